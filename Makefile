@@ -1,0 +1,123 @@
+# loyalty.platform: set-up, sandbox, tests and benchmarks.
+# `make demo` and `make test` do everything on a fresh Debian machine.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+REPO := $(abspath .)
+VENV := $(REPO)/.venv
+BIN := $(VENV)/bin
+SANDBOX := $(REPO)/.sandbox
+SANITY_ROOT := $(REPO)/.sandbox/sanity
+# Newest Python >= 3.12 (ansible-core 2.21); 3.11 (ansible-core 2.19) only if nothing newer exists.
+PYTHON ?= $(shell tools/find-python.sh)
+WITH_SANDBOX := set -a && source $(SANDBOX)/env && set +a &&
+PYTEST := $(BIN)/pytest -p no:cacheprovider
+
+.PHONY: help venv bootstrap sandbox-up sandbox-down sandbox-status lint yamllint ansible-lint sanity units \
+	emulator-tests integration molecule build changelog-lint static test test-sandboxed demo bench clean
+
+help:
+	@echo "make demo            set up, start the sandbox, run the playbooks against inventories/local, summarise"
+	@echo "make test            the whole test suite (starts and stops the sandbox itself)"
+	@echo "make sandbox-up      start PostgreSQL, moto, Prometheus, Alertmanager and the Kubernetes emulator on 127.0.0.1"
+	@echo "make sandbox-down    stop them"
+	@echo "make bench           run the benchmarks in bench/ (each against its own baseline)"
+	@echo "make lint | sanity | units | emulator-tests | integration | molecule | build"
+
+$(VENV)/.installed: requirements.txt
+	@test -n "$(PYTHON)" || { echo "no Python >= 3.11 found: install python3.13 or python3.12" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+.collections/ansible_collections/loyalty/platform:
+	mkdir -p $(dir $@)
+	ln -sfn ../../.. $@
+
+venv: $(VENV)/.installed .collections/ansible_collections/loyalty/platform
+
+# System packages from bindep.txt (PostgreSQL 15, Prometheus, Alertmanager); installs only what is missing.
+bootstrap:
+	@tools/bootstrap-system.sh
+
+sandbox-up: venv bootstrap
+	$(BIN)/python sandbox/ctl.py up
+
+sandbox-down:
+	@if [ -x $(BIN)/python ]; then $(BIN)/python sandbox/ctl.py down; else echo "sandbox is not running"; fi
+
+sandbox-status: venv
+	$(BIN)/python sandbox/ctl.py status
+
+yamllint: venv
+	$(BIN)/yamllint --strict .
+
+ansible-lint: venv
+	$(BIN)/ansible-lint --offline --profile production --strict
+
+lint: yamllint ansible-lint
+
+# ansible-test wants the collection at ansible_collections/<ns>/<name>: test a copy of the tracked tree there.
+sanity: venv
+	rm -rf $(SANITY_ROOT) && mkdir -p $(SANITY_ROOT)/ansible_collections/loyalty/platform
+	git ls-files -co --exclude-standard -z | xargs -0 -I{} sh -c 'test -e "{}" && echo "{}"' \
+		| tar -cf - -T - | tar -xf - -C $(SANITY_ROOT)/ansible_collections/loyalty/platform
+	$(BIN)/python tools/get_pip_offline.py --install-cache
+	cd $(SANITY_ROOT)/ansible_collections/loyalty/platform && git init -q && \
+		$(BIN)/ansible-test sanity --local --python $$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])') \
+		--color no 2>&1 | grep -v -e '^WARNING: Location' -e 'Downloading' -e '━'
+
+units: venv
+	$(PYTEST) -q tests/unit
+
+emulator-tests: venv
+	$(PYTEST) -q tests/emulator
+
+integration: venv
+	$(WITH_SANDBOX) $(PYTEST) -q tests/integration
+
+molecule: venv
+	@roles=$$(ls -d roles/*/molecule/default 2>/dev/null | cut -d/ -f2); \
+	if [ -z "$$roles" ]; then echo "no role has a molecule scenario yet"; exit 0; fi; \
+	for role in $$roles; do \
+		echo "== molecule test: $$role"; \
+		( $(WITH_SANDBOX) export PATH=$(BIN):$$PATH && cd roles/$$role && molecule test ) || exit 1; \
+	done
+
+# The artifact must build, install and document every module.
+build: venv
+	rm -rf $(SANDBOX)/build && mkdir -p $(SANDBOX)/build
+	$(BIN)/ansible-galaxy collection build --force --output-path $(SANDBOX)/build .
+	$(BIN)/ansible-galaxy collection install --offline --no-deps --force -p $(SANDBOX)/build/installed $(SANDBOX)/build/loyalty-platform-*.tar.gz
+	@for module in $$(ls plugins/modules/*.py 2>/dev/null | xargs -n1 basename | sed 's/\.py$$//'); do \
+		ANSIBLE_COLLECTIONS_PATH=$(SANDBOX)/build/installed $(BIN)/ansible-doc loyalty.platform.$$module > /dev/null \
+			|| { echo "ansible-doc cannot render loyalty.platform.$$module" >&2; exit 1; }; \
+		echo "ansible-doc renders loyalty.platform.$$module"; \
+	done
+
+changelog-lint: venv
+	$(BIN)/antsibull-changelog lint
+
+static: lint changelog-lint sanity build
+
+test: venv bootstrap
+	$(MAKE) --no-print-directory static
+	$(MAKE) --no-print-directory units emulator-tests
+	$(MAKE) --no-print-directory sandbox-up
+	status=0; $(MAKE) --no-print-directory test-sandboxed || status=$$?; \
+		$(MAKE) --no-print-directory sandbox-down; \
+		if [ $$status -ne 0 ]; then echo "make test: FAILED" >&2; else echo "make test: all suites passed"; fi; exit $$status
+
+test-sandboxed: integration molecule
+
+demo: sandbox-up
+	$(WITH_SANDBOX) $(BIN)/python tools/demo.py
+
+bench: sandbox-up
+	$(WITH_SANDBOX) $(BIN)/python bench/run.py $(BENCH)
+
+clean: sandbox-down
+	rm -rf $(SANDBOX) .collections .pytest_cache

@@ -1,0 +1,62 @@
+"""Helpers shared by the benchmarks: sandbox endpoints, the emulator's request counter, timing."""
+
+import os
+import shlex
+import subprocess
+import time
+
+import requests
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def read_sandbox_env(path=os.path.join(REPO_ROOT, ".sandbox", "env")):
+    """Parse the `export NAME=value` lines written by `make sandbox-up`."""
+    if not os.path.exists(path):
+        raise SystemExit("the sandbox is not running: start it with `make sandbox-up`")
+    values = {}
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            line = line.strip()
+            if line.startswith("export "):
+                name, raw = line[len("export "):].split("=", 1)
+                parts = shlex.split(raw)
+                values[name] = parts[0] if parts else ""
+    return values
+
+
+class EmulatorStats:
+    """Reads and resets the Kubernetes emulator's API request counter."""
+
+    def __init__(self, sandbox):
+        self.url = sandbox["KUBEEMU_URL"].rstrip("/") + "/_emulator/stats"
+        self.headers = {"Authorization": "Bearer " + sandbox["KUBEEMU_TOKEN"]}
+
+    def reset(self):
+        requests.post(self.url + "/reset", headers=self.headers, timeout=10).raise_for_status()
+
+    def read(self):
+        response = requests.get(self.url, headers=self.headers, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+
+def timed(func, *args, **kwargs):
+    """Run func and return (seconds, result)."""
+    started = time.perf_counter()
+    result = func(*args, **kwargs)
+    return time.perf_counter() - started, result
+
+
+def run_playbook(ctx, playbook, extra_args=()):
+    """Run ansible-playbook against inventories/local with the sandbox environment; return wall seconds."""
+    env = dict(os.environ)
+    env.update(ctx.sandbox)
+    env["ANSIBLE_CONFIG"] = os.path.join(REPO_ROOT, "ansible.cfg")
+    cmd = [os.path.join(REPO_ROOT, ".venv", "bin", "ansible-playbook"), playbook, "-i", "inventories/local"] + list(extra_args)
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError("%s failed:\n%s\n%s" % (" ".join(cmd), proc.stdout[-3000:], proc.stderr[-2000:]))
+    return seconds, proc.stdout

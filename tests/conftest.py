@@ -1,0 +1,20 @@
+"""Shared pytest set-up: make the collection importable as ansible_collections.loyalty.platform."""
+
+import os
+import sys
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+COLLECTIONS_ROOT = os.path.join(REPO_ROOT, ".collections")
+
+
+def _ensure_collection_link():
+    """The collection must sit at ansible_collections/loyalty/platform; link the checkout there."""
+    link = os.path.join(COLLECTIONS_ROOT, "ansible_collections", "loyalty", "platform")
+    if not os.path.lexists(link):
+        os.makedirs(os.path.dirname(link), exist_ok=True)
+        os.symlink(os.path.join("..", "..", ".."), link)
+
+
+_ensure_collection_link()
+if COLLECTIONS_ROOT not in sys.path:
+    sys.path.insert(0, COLLECTIONS_ROOT)
