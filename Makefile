@@ -92,7 +92,8 @@ build: venv
 	rm -rf $(SANDBOX)/build && mkdir -p $(SANDBOX)/build
 	$(BIN)/ansible-galaxy collection build --force --output-path $(SANDBOX)/build .
 	$(BIN)/ansible-galaxy collection install --offline --no-deps --force -p $(SANDBOX)/build/installed $(SANDBOX)/build/loyalty-platform-*.tar.gz
-	@for module in $$(ls plugins/modules/*.py 2>/dev/null | xargs -n1 basename | sed 's/\.py$$//'); do \
+	@for path in plugins/modules/*.py; do \
+		[ -e "$$path" ] || continue; module=$$(basename "$$path" .py); \
 		ANSIBLE_COLLECTIONS_PATH=$(SANDBOX)/build/installed $(BIN)/ansible-doc loyalty.platform.$$module > /dev/null \
 			|| { echo "ansible-doc cannot render loyalty.platform.$$module" >&2; exit 1; }; \
 		echo "ansible-doc renders loyalty.platform.$$module"; \
