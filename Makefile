@@ -16,7 +16,7 @@ WITH_SANDBOX := set -a && source $(SANDBOX)/env && set +a &&
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
 .PHONY: help venv bootstrap sandbox-up sandbox-down sandbox-status lint yamllint ansible-lint sanity units \
-	emulator-tests integration molecule build changelog-lint static test test-sandboxed demo bench clean
+	sandbox-tests integration molecule build changelog-lint static test test-sandboxed demo bench clean
 
 help:
 	@echo "make demo            set up, start the sandbox, run the playbooks against inventories/local, summarise"
@@ -24,7 +24,7 @@ help:
 	@echo "make sandbox-up      start PostgreSQL, moto, Prometheus, Alertmanager and the Kubernetes emulator on 127.0.0.1"
 	@echo "make sandbox-down    stop them"
 	@echo "make bench           run the benchmarks in bench/ (each against its own baseline)"
-	@echo "make lint | sanity | units | emulator-tests | integration | molecule | build"
+	@echo "make lint | sanity | units | sandbox-tests | integration | molecule | build"
 
 $(VENV)/.installed: requirements.txt
 	@test -n "$(PYTHON)" || { echo "no Python >= 3.11 found: install python3.13 or python3.12" >&2; exit 1; }
@@ -73,8 +73,8 @@ sanity: venv
 units: venv
 	$(PYTEST) -q tests/unit
 
-emulator-tests: venv
-	$(PYTEST) -q tests/emulator
+sandbox-tests: venv
+	$(PYTEST) -q tests/emulator tests/sandbox
 
 integration: venv
 	$(WITH_SANDBOX) $(PYTEST) -q tests/integration
@@ -106,7 +106,7 @@ static: lint changelog-lint sanity build
 
 test: venv bootstrap
 	$(MAKE) --no-print-directory static
-	$(MAKE) --no-print-directory units emulator-tests
+	$(MAKE) --no-print-directory units sandbox-tests
 	$(MAKE) --no-print-directory sandbox-up
 	status=0; $(MAKE) --no-print-directory test-sandboxed || status=$$?; \
 		$(MAKE) --no-print-directory sandbox-down; \

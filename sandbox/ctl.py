@@ -24,7 +24,7 @@ RUN_DIR = os.path.join(STATE_DIR, "run")
 HOST = "127.0.0.1"
 PG_BIN = os.environ.get("SANDBOX_PG_BIN", "/usr/lib/postgresql/15/bin")
 VENV_BIN = os.path.dirname(sys.executable)
-LOCAL_VAULT = os.path.join(REPO_ROOT, "inventories", "local", "group_vars", "all", "vault.yml")
+LOCAL_VAULT = os.environ.get("SANDBOX_LOCAL_VAULT") or os.path.join(REPO_ROOT, "inventories", "local", "group_vars", "all", "vault.yml")
 
 # name -> (environment variable that moves the port, default port)
 PORTS = {

@@ -1,0 +1,115 @@
+"""The sandbox manager's contract: clear port conflicts, nothing half-started, idempotent up, quiet down.
+
+Each test runs a private sandbox (own state dir, own ports) so it never disturbs `make sandbox-up`'s.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+import requests
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CTL = os.path.join(REPO_ROOT, "sandbox", "ctl.py")
+VARIABLES = ["SANDBOX_PG_PORT", "SANDBOX_MOTO_PORT", "SANDBOX_PROMETHEUS_PORT", "SANDBOX_ALERTMANAGER_PORT", "SANDBOX_K8S_PORT"]
+
+
+def free_ports(count):
+    socks, ports = [], []
+    for _ in range(count):
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        socks.append(sock)
+        ports.append(sock.getsockname()[1])
+    for sock in socks:
+        sock.close()
+    return ports
+
+
+@pytest.fixture
+def private_sandbox(tmp_path):
+    env = dict(os.environ)
+    env["SANDBOX_DIR"] = str(tmp_path / "sandbox")
+    env["SANDBOX_LOCAL_VAULT"] = str(tmp_path / "vault.yml")
+    env.update(dict(zip(VARIABLES, map(str, free_ports(len(VARIABLES))))))
+    # postgres drops to its own account when we are root: it must reach the state dir.
+    os.chmod(tmp_path, 0o755)
+
+    def ctl(*args):
+        return subprocess.run([sys.executable, CTL] + list(args), env=env, capture_output=True, text=True, check=False, timeout=120)
+
+    yield env, ctl
+    ctl("down")
+
+
+def listening(port):
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_port_taken_names_port_and_variable_and_starts_nothing(private_sandbox):
+    env, ctl = private_sandbox
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", int(env["SANDBOX_PROMETHEUS_PORT"])))
+    blocker.listen()
+    try:
+        proc = ctl("up")
+    finally:
+        blocker.close()
+    assert proc.returncode != 0
+    assert "port %s" % env["SANDBOX_PROMETHEUS_PORT"] in proc.stderr
+    assert "SANDBOX_PROMETHEUS_PORT" in proc.stderr
+    for variable in VARIABLES:
+        if variable != "SANDBOX_PROMETHEUS_PORT":
+            assert not listening(int(env[variable])), "%s was started although up failed" % variable
+    assert not os.path.exists(os.path.join(env["SANDBOX_DIR"], "env"))
+
+
+def test_up_twice_runs_one_copy_and_down_stops_all(private_sandbox):
+    env, ctl = private_sandbox
+    first = ctl("up")
+    assert first.returncode == 0, first.stderr
+    pids = {}
+    run_dir = os.path.join(env["SANDBOX_DIR"], "run")
+    for name in os.listdir(run_dir):
+        with open(os.path.join(run_dir, name), encoding="utf-8") as handle:
+            pids[name] = handle.read()
+    second = ctl("up")
+    assert second.returncode == 0, second.stderr
+    assert "already up" in second.stdout
+    assert "started" not in second.stdout
+    for name, pid in pids.items():
+        with open(os.path.join(run_dir, name), encoding="utf-8") as handle:
+            assert handle.read() == pid, "%s was started a second time" % name
+
+    with open(os.path.join(env["SANDBOX_DIR"], "env"), encoding="utf-8") as handle:
+        exported = handle.read()
+    for name in ("K8S_AUTH_KUBECONFIG", "AWS_ENDPOINT_URL", "PGPASSWORD", "PROMETHEUS_URL", "ALERTMANAGER_URL", "KUBEEMU_TOKEN"):
+        assert "export %s=" % name in exported
+    assert oct(os.stat(os.path.join(env["SANDBOX_DIR"], "env")).st_mode & 0o777) == "0o600"
+    with open(env["SANDBOX_LOCAL_VAULT"], encoding="utf-8") as handle:
+        assert handle.read().startswith("$ANSIBLE_VAULT;")
+    assert requests.get("http://127.0.0.1:%s/-/ready" % env["SANDBOX_PROMETHEUS_PORT"], timeout=5).ok
+
+    down = ctl("down")
+    assert down.returncode == 0
+    for variable in VARIABLES:
+        assert not listening(int(env[variable])), "%s still listening after down" % variable
+
+
+def test_down_with_nothing_running_exits_zero(private_sandbox):
+    _, ctl = private_sandbox
+    proc = ctl("down")
+    assert proc.returncode == 0
+    assert "not running" in proc.stdout or "nothing was running" in proc.stdout
+
+
+def test_bad_port_value_is_refused_before_anything_starts(private_sandbox):
+    env, ctl = private_sandbox
+    env["SANDBOX_MOTO_PORT"] = "not-a-port"
+    proc = ctl("up")
+    assert proc.returncode != 0
+    assert "SANDBOX_MOTO_PORT" in proc.stderr
+    assert not listening(int(env["SANDBOX_PG_PORT"]))
