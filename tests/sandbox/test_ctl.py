@@ -4,9 +4,11 @@ Each test runs a private sandbox (own state dir, own ports) so it never disturbs
 """
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 
 import pytest
 import requests
@@ -29,19 +31,21 @@ def free_ports(count):
 
 
 @pytest.fixture
-def private_sandbox(tmp_path):
+def private_sandbox():
+    # Not pytest's tmp_path: its parents are private to root, and PostgreSQL runs as its own account.
+    base = tempfile.mkdtemp(prefix="loyalty-sandbox-test-")
+    os.chmod(base, 0o755)
     env = dict(os.environ)
-    env["SANDBOX_DIR"] = str(tmp_path / "sandbox")
-    env["SANDBOX_LOCAL_VAULT"] = str(tmp_path / "vault.yml")
+    env["SANDBOX_DIR"] = os.path.join(base, "sandbox")
+    env["SANDBOX_LOCAL_VAULT"] = os.path.join(base, "vault.yml")
     env.update(dict(zip(VARIABLES, map(str, free_ports(len(VARIABLES))))))
-    # postgres drops to its own account when we are root: it must reach the state dir.
-    os.chmod(tmp_path, 0o755)
 
     def ctl(*args):
         return subprocess.run([sys.executable, CTL] + list(args), env=env, capture_output=True, text=True, check=False, timeout=120)
 
     yield env, ctl
     ctl("down")
+    shutil.rmtree(base, ignore_errors=True)
 
 
 def listening(port):
