@@ -66,6 +66,12 @@ sanity: venv
 	git ls-files -co --exclude-standard -z | xargs -0 -I{} sh -c 'test -e "{}" && echo "{}"' \
 		| tar -cf - -T - | tar -xf - -C $(SANITY_ROOT)/ansible_collections/loyalty/platform
 	$(BIN)/python tools/get_pip_offline.py --install-cache
+	# The collections we depend on sit beside ours, as ansible-test expects (they come from the `ansible` package).
+	bundled=$$($(BIN)/python -c 'import ansible_collections; print(list(ansible_collections.__path__)[0])'); \
+	for dep in kubernetes/core amazon/aws community/aws community/postgresql; do \
+		mkdir -p $(SANITY_ROOT)/ansible_collections/$$(dirname $$dep); \
+		ln -sfn $$bundled/$$dep $(SANITY_ROOT)/ansible_collections/$$dep; \
+	done
 	cd $(SANITY_ROOT)/ansible_collections/loyalty/platform && git init -q && \
 		$(BIN)/ansible-test sanity --local --python $$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])') \
 		--color no 2>&1 | grep -v -e '^WARNING: Location' -e 'Downloading' -e '━'

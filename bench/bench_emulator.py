@@ -38,7 +38,7 @@ class _Canned(http.server.BaseHTTPRequestHandler):
 
 def _time_requests(session, url, rounds):
     started = time.perf_counter()
-    for _ in range(rounds):
+    for _round in range(rounds):
         session.get(url, timeout=10).raise_for_status()
     return (time.perf_counter() - started) / rounds
 

@@ -20,7 +20,7 @@ VARIABLES = ["SANDBOX_PG_PORT", "SANDBOX_MOTO_PORT", "SANDBOX_PROMETHEUS_PORT", 
 
 def free_ports(count):
     socks, ports = [], []
-    for _ in range(count):
+    for _index in range(count):
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         socks.append(sock)
@@ -104,7 +104,7 @@ def test_up_twice_runs_one_copy_and_down_stops_all(private_sandbox):
 
 
 def test_down_with_nothing_running_exits_zero(private_sandbox):
-    _, ctl = private_sandbox
+    ctl = private_sandbox[1]
     proc = ctl("down")
     assert proc.returncode == 0
     assert "not running" in proc.stdout or "nothing was running" in proc.stdout
