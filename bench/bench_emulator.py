@@ -23,6 +23,7 @@ ROUNDS = 300
 
 class _Canned(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # as the emulator does: no delayed-ACK stall on keep-alive
     body = b"{}"
 
     def do_GET(self):  # noqa: N802 - http.server's naming
