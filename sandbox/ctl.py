@@ -26,13 +26,14 @@ PG_BIN = os.environ.get("SANDBOX_PG_BIN", "/usr/lib/postgresql/15/bin")
 VENV_BIN = os.path.dirname(sys.executable)
 LOCAL_VAULT = os.environ.get("SANDBOX_LOCAL_VAULT") or os.path.join(REPO_ROOT, "inventories", "local", "group_vars", "all", "vault.yml")
 
-# name -> (environment variable that moves the port, default port)
+# name -> (environment variable that moves the port, default port). The defaults sit below Linux's
+# ephemeral range (32768-60999) so an outgoing connection never holds one of them by chance.
 PORTS = {
-    "postgresql": ("SANDBOX_PG_PORT", 55432),
-    "moto": ("SANDBOX_MOTO_PORT", 55000),
-    "prometheus": ("SANDBOX_PROMETHEUS_PORT", 59090),
-    "alertmanager": ("SANDBOX_ALERTMANAGER_PORT", 59093),
-    "kubeemu": ("SANDBOX_K8S_PORT", 58443),
+    "postgresql": ("SANDBOX_PG_PORT", 25432),
+    "moto": ("SANDBOX_MOTO_PORT", 25000),
+    "prometheus": ("SANDBOX_PROMETHEUS_PORT", 29090),
+    "alertmanager": ("SANDBOX_ALERTMANAGER_PORT", 29093),
+    "kubeemu": ("SANDBOX_K8S_PORT", 26443),
 }
 
 

@@ -1,4 +1,4 @@
-"""Command line entry point: ``python -m kubeemu --host 127.0.0.1 --port 58443 --token TOKEN``."""
+"""Command line entry point: ``python -m kubeemu --host 127.0.0.1 --port 26443 --token TOKEN``."""
 
 import argparse
 import logging
@@ -13,7 +13,7 @@ def parse_args(argv):
     """Parse the command line."""
     parser = argparse.ArgumentParser(prog="kubeemu", description="In-memory Kubernetes API server emulator (plain HTTP, bearer token).")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=58443, help="port to listen on; 0 picks a free one (default 58443)")
+    parser.add_argument("--port", type=int, default=26443, help="port to listen on; 0 picks a free one (default 26443)")
     parser.add_argument("--token", required=True, help="bearer token every request must carry")
     parser.add_argument("--ready-delay", type=float, default=0.5, help="seconds before a new pod turns ready (default 0.5)")
     parser.add_argument("--log-file", help="write an access/debug log here")
