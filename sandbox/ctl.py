@@ -280,52 +280,58 @@ class Moto(Service):
         return http_ok("http://%s:%d/moto-api/data.json" % (HOST, self.port))
 
 
-class Prometheus(Service):
-    """Debian's Prometheus with a private config and data dir (no kubernetes_sd_configs in this build)."""
+class PrometheusComponent(Service):
+    """A Prometheus-project server from Debian with a private config, data dir and /-/ready probe."""
+
+    config_name = ""
+
+    def __init__(self, creds):
+        super().__init__(creds)
+        self.base = os.path.join(STATE_DIR, self.name)
+        self.config = os.path.join(self.base, self.config_name)
+
+    def config_text(self):
+        raise SandboxError("%s has no config" % self.name)
+
+    def prepare(self):
+        # Rewritten at every start, so a moved port reaches the config too.
+        os.makedirs(os.path.join(self.base, "data"), exist_ok=True)
+        with open(self.config, "w", encoding="utf-8") as handle:
+            handle.write(self.config_text())
+
+    def ready(self):
+        return http_ok("http://%s:%d/-/ready" % (HOST, self.port))
+
+
+class Prometheus(PrometheusComponent):
+    """Debian's Prometheus (no kubernetes_sd_configs in this build: scrape configs use static targets)."""
 
     name = "prometheus"
+    config_name = "prometheus.yml"
 
-    def prepare(self):
-        base = os.path.join(STATE_DIR, "prometheus")
-        os.makedirs(os.path.join(base, "rules"), exist_ok=True)
-        os.makedirs(os.path.join(base, "data"), exist_ok=True)
-        config = os.path.join(base, "prometheus.yml")
-        if not os.path.exists(config):
-            with open(config, "w", encoding="utf-8") as handle:
-                handle.write(PROMETHEUS_CONFIG % {"host": HOST, "alertmanager": port_of("alertmanager"), "self": self.port,
-                                                  "rules": os.path.join(base, "rules")})
+    def config_text(self):
+        rules = os.path.join(self.base, "rules")
+        os.makedirs(rules, exist_ok=True)
+        return PROMETHEUS_CONFIG % {"host": HOST, "alertmanager": port_of("alertmanager"), "self": self.port, "rules": rules}
 
     def command(self):
-        base = os.path.join(STATE_DIR, "prometheus")
-        return ["prometheus", "--config.file=" + os.path.join(base, "prometheus.yml"),
-                "--storage.tsdb.path=" + os.path.join(base, "data"), "--web.listen-address=%s:%d" % (HOST, self.port),
-                "--web.enable-lifecycle", "--web.enable-admin-api", "--storage.tsdb.retention.time=1d"]
-
-    def ready(self):
-        return http_ok("http://%s:%d/-/ready" % (HOST, self.port))
+        return ["prometheus", "--config.file=" + self.config, "--storage.tsdb.path=" + os.path.join(self.base, "data"),
+                "--web.listen-address=%s:%d" % (HOST, self.port), "--web.enable-lifecycle", "--web.enable-admin-api",
+                "--storage.tsdb.retention.time=1d"]
 
 
-class Alertmanager(Service):
-    """Debian's Alertmanager with a private config; clustering off so it opens no other port."""
+class Alertmanager(PrometheusComponent):
+    """Debian's Alertmanager; clustering off so it opens no other port."""
 
     name = "alertmanager"
+    config_name = "alertmanager.yml"
 
-    def prepare(self):
-        base = os.path.join(STATE_DIR, "alertmanager")
-        os.makedirs(os.path.join(base, "data"), exist_ok=True)
-        config = os.path.join(base, "alertmanager.yml")
-        if not os.path.exists(config):
-            with open(config, "w", encoding="utf-8") as handle:
-                handle.write(ALERTMANAGER_CONFIG)
+    def config_text(self):
+        return ALERTMANAGER_CONFIG
 
     def command(self):
-        base = os.path.join(STATE_DIR, "alertmanager")
-        return ["prometheus-alertmanager", "--config.file=" + os.path.join(base, "alertmanager.yml"),
-                "--storage.path=" + os.path.join(base, "data"), "--web.listen-address=%s:%d" % (HOST, self.port),
-                "--cluster.listen-address="]
-
-    def ready(self):
-        return http_ok("http://%s:%d/-/ready" % (HOST, self.port))
+        return ["prometheus-alertmanager", "--config.file=" + self.config, "--storage.path=" + os.path.join(self.base, "data"),
+                "--web.listen-address=%s:%d" % (HOST, self.port), "--cluster.listen-address="]
 
 
 class KubeEmulator(Service):
