@@ -128,6 +128,7 @@ class Emulator:
         self.url = url.rstrip("/")
         self.session = requests.Session()
         self.session.headers["Authorization"] = "Bearer " + token
+        self.fault_ids = []
 
     def _call(self, method, path, body=None):
         response = self.session.request(method, self.url + "/_emulator/" + path, json=body, timeout=10)
@@ -135,10 +136,17 @@ class Emulator:
         return response.json() if response.content else {}
 
     def fault(self, **spec):
-        return self._call("POST", "faults", spec)
+        created = self._call("POST", "faults", spec)
+        self.fault_ids.append(created["id"])
+        return created
 
     def clear_faults(self):
-        return self._call("DELETE", "faults")
+        """Remove the faults this client injected (never another suite's)."""
+        while self.fault_ids:
+            fault_id = self.fault_ids.pop()
+            response = self.session.delete("%s/_emulator/faults/%s" % (self.url, fault_id), timeout=10)
+            if response.status_code not in (200, 204, 404):
+                response.raise_for_status()
 
     def stats(self):
         return self._call("GET", "stats")
