@@ -1,0 +1,109 @@
+"""playbooks/apps.yml (role eks_apps) for 4 and 40 services: wall time and Kubernetes API requests, first and no-op run.
+
+Ours: playbooks/apps.yml, one kubernetes.core.k8s run per service with all its objects.
+Baseline: bench/eks_apps_naive.yml, the same role steps but one kubernetes.core.k8s run per object.
+Each size runs in a fresh namespace of its own (deleted afterwards): first run creates everything,
+the second run finds nothing to change. The emulator's counters are reset before each run.
+"Task seconds" are wall seconds minus an empty playbook's (ansible-playbook's own start-up,
+inventory and vault loading), measured in the same run.
+
+Headline (baseline / ours / ratio): the 4-service no-op run, wall seconds.
+Set BENCH_EKS_APPS_SIZES (default "4,40") to run other sizes.
+"""
+
+import json
+import os
+import sys
+import tempfile
+import uuid
+
+import requests
+
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+REPO_ROOT = os.path.dirname(BENCH_DIR)
+sys.path.insert(0, BENCH_DIR)
+
+from benchlib import EmulatorStats, read_sandbox_env, run_playbook  # noqa: E402  pylint: disable=wrong-import-position
+
+OURS = os.path.join(REPO_ROOT, "playbooks", "apps.yml")
+BASELINE = os.path.join(BENCH_DIR, "eks_apps_naive.yml")
+DEFAULT_SERVICES = ["user-service", "point-service", "rewards-service", "admin-service"]
+EMPTY_PLAYBOOK = "- name: Start-up only\n  hosts: controller\n  gather_facts: false\n  tasks: []\n"
+
+
+def services(count):
+    """The default four, or svc-01 .. svc-NN."""
+    if count == len(DEFAULT_SERVICES):
+        return [{"name": name} for name in DEFAULT_SERVICES]
+    return [{"name": "svc-%02d" % index} for index in range(1, count + 1)]
+
+
+def _startup_seconds(ctx):
+    with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as handle:
+        handle.write(EMPTY_PLAYBOOK)
+    try:
+        return min(run_playbook(ctx, handle.name)[0] for _attempt in range(2))
+    finally:
+        os.unlink(handle.name)
+
+
+def _delete_namespace(ctx, name):
+    requests.delete("%s/api/v1/namespaces/%s" % (ctx.sandbox["KUBEEMU_URL"].rstrip("/"), name),
+                    headers={"Authorization": "Bearer " + ctx.sandbox["KUBEEMU_TOKEN"]}, timeout=30)
+
+
+def measure(ctx, playbook, count, label):
+    """First and second run of `playbook` for `count` services in a fresh namespace: seconds and request counts."""
+    stats = EmulatorStats(ctx.sandbox)
+    namespace = "bench-eks-%s-%d-%s" % (label, count, uuid.uuid4().hex[:6])
+    extra = ["-e", json.dumps({"eks_apps_namespace": namespace, "eks_apps_services": services(count)})]
+    figures = {}
+    try:
+        for run in ("first", "noop"):
+            stats.reset()
+            seconds, _stdout = run_playbook(ctx, playbook, extra)
+            counts = stats.read()
+            figures[run] = {
+                "seconds": round(seconds, 2),
+                "requests": counts["requests"],
+                "writes": counts["writes"],
+                "by_verb": {verb: number for verb, number in counts["by_verb"].items() if number},
+            }
+    finally:
+        _delete_namespace(ctx, namespace)
+    return figures
+
+
+def run(ctx):
+    sizes = [int(size) for size in os.environ.get("BENCH_EKS_APPS_SIZES", "4,40").split(",") if size.strip()]
+    startup = _startup_seconds(ctx)
+    figures = {"startup_seconds": round(startup, 2)}
+    for count in sizes:
+        for label, playbook in (("ours", OURS), ("baseline", BASELINE)):
+            measured = measure(ctx, playbook, count, label)
+            for run_name, values in measured.items():
+                prefix = "%s_%d_%s" % (label, count, run_name)
+                figures[prefix + "_seconds"] = values["seconds"]
+                figures[prefix + "_task_seconds"] = round(values["seconds"] - startup, 2)
+                figures[prefix + "_requests"] = values["requests"]
+                figures[prefix + "_writes"] = values["writes"]
+                figures[prefix + "_by_verb"] = values["by_verb"]
+        for run_name in ("first", "noop"):
+            figures["ratio_%d_%s" % (count, run_name)] = round(
+                figures["ours_%d_%s_seconds" % (count, run_name)] / figures["baseline_%d_%s_seconds" % (count, run_name)], 2)
+    head = sizes[0]
+    figures.update({
+        "headline": "%d services, second (no-op) run, wall seconds" % head,
+        "baseline": figures["baseline_%d_noop_seconds" % head],
+        "ours": figures["ours_%d_noop_seconds" % head],
+        "ratio": figures["ratio_%d_noop" % head],
+    })
+    return figures
+
+
+if __name__ == "__main__":
+    class _Ctx:  # pylint: disable=too-few-public-methods
+        repo_root = REPO_ROOT
+        sandbox = read_sandbox_env()
+
+    print(json.dumps(run(_Ctx()), indent=2))

@@ -1,0 +1,268 @@
+"""Integration tests of playbooks/apps.yml (role loyalty.platform.eks_apps) against the sandbox's Kubernetes emulator.
+
+Every test works in its own namespace (the `namespace` fixture) and reads the effect back through the
+real API (`kube_client`) and the emulator's request counters, never through the playbook's own output,
+except where the output itself is the subject (messages, diffs, secrets that must not appear).
+The emulator's request counters are global: these tests need the sandbox to themselves, as
+`make integration` runs them (another client's writes during a run would count as ours).
+"""
+
+import base64
+import urllib.parse
+import uuid
+
+import pytest
+
+PLAYBOOK = "playbooks/apps.yml"
+INVENTORY = "inventories/local"
+SERVICES = ["user-service", "point-service", "rewards-service", "admin-service"]
+KINDS = [
+    ("v1", "ServiceAccount"),
+    ("v1", "ConfigMap"),
+    ("v1", "Secret"),
+    ("v1", "Service"),
+    ("apps/v1", "Deployment"),
+    ("autoscaling/v2", "HorizontalPodAutoscaler"),
+    ("policy/v1", "PodDisruptionBudget"),
+    ("networking.k8s.io/v1", "NetworkPolicy"),
+    ("networking.k8s.io/v1", "Ingress"),
+]
+# Objects the role owns per service (9) and per color (3 of them).
+PER_SERVICE = 9
+
+
+@pytest.fixture
+def apps(run_playbook, namespace):
+    """Run playbooks/apps.yml against inventories/local in the test's namespace."""
+
+    def _run(check=False, diff=False, args=(), env=None, **extra_vars):
+        extra_vars.setdefault("eks_apps_namespace", namespace)
+        return run_playbook(PLAYBOOK, inventory=INVENTORY, extra_vars=extra_vars, check=check, diff=diff, args=args, env=env)
+
+    return _run
+
+
+def listing(kube_client, namespace, role_only=True):
+    """Objects of the role's kinds in the namespace: {(kind, name): resourceVersion}.
+
+    role_only: just the role's objects (they all carry the `app` label), not the namespace's
+    default ServiceAccount and CA ConfigMap."""
+    found = {}
+    for api_version, kind in KINDS:
+        api = kube_client.resources.get(api_version=api_version, kind=kind)
+        for item in api.get(namespace=namespace, label_selector="app" if role_only else None).items:
+            found[(kind, item.metadata.name)] = item.metadata.resourceVersion
+    return found
+
+
+def get(kube_client, api_version, kind, namespace, name):
+    return kube_client.resources.get(api_version=api_version, kind=kind).get(name=name, namespace=namespace)
+
+
+def namespace_labels(kube_client, namespace):
+    return dict(get(kube_client, "v1", "Namespace", None, namespace).metadata.labels or {})
+
+
+def task_results(result, suffix):
+    """Results of the tasks whose name ends with `suffix` (role tasks carry the role name as a prefix)."""
+    found = []
+    for play in result.data.get("plays", []):
+        for task in play.get("tasks", []):
+            if task["task"]["name"].endswith(suffix) and "localhost" in task["hosts"]:
+                found.append(task["hosts"]["localhost"])
+    assert found, "no task named ...%r ran:\n%s\n%s" % (suffix, result.stdout[-3000:], result.stderr[-2000:])
+    return found
+
+
+def failure_message(result):
+    """The messages of the task that failed the run (its own and its loop items')."""
+    for play in result.data.get("plays", []):
+        for task in play.get("tasks", []):
+            host = task["hosts"].get("localhost", {})
+            if host.get("failed"):
+                return "\n".join([host.get("msg", "")] + [item.get("msg", "") for item in host.get("results", [])])
+    return ""
+
+
+def assert_ok(result):
+    assert result.rc == 0, "playbook failed:\n%s\n%s" % (result.stdout[-6000:], result.stderr[-3000:])
+
+
+def delta(before, after, key):
+    return after.get(key, 0) - before.get(key, 0)
+
+
+def test_first_run_creates_every_object_and_the_second_changes_nothing(apps, kube_client, namespace, emulator):
+    first = apps()
+    assert_ok(first)
+    assert first.changed() > 0
+    objects = listing(kube_client, namespace)
+    for service in SERVICES:
+        for kind, name in [("ServiceAccount", service), ("ConfigMap", service + "-config"), ("Secret", service + "-secrets"),
+                           ("Service", service), ("Deployment", service + "-blue"), ("HorizontalPodAutoscaler", service + "-blue"),
+                           ("PodDisruptionBudget", service + "-blue"), ("NetworkPolicy", service), ("Ingress", service)]:
+            assert (kind, name) in objects, "%s %s was not created" % (kind, name)
+    labels = namespace_labels(kube_client, namespace)
+    assert {labels.get("pod-security.kubernetes.io/" + mode) for mode in ("enforce", "audit", "warn")} == {"restricted"}
+
+    before = emulator.stats()
+    second = apps()
+    after = emulator.stats()
+    assert_ok(second)
+    assert second.changed() == 0
+    # Nothing changed at the API either: every object keeps its resourceVersion.
+    assert listing(kube_client, namespace) == objects
+    assert after["by_verb"]["create"] == before["by_verb"]["create"]
+    assert after["by_verb"]["delete"] == before["by_verb"]["delete"]
+
+
+def test_check_mode_on_an_empty_namespace_changes_nothing(apps, kube_client, namespace, emulator):
+    labels_before = namespace_labels(kube_client, namespace)
+    objects_before = listing(kube_client, namespace, role_only=False)
+    before = emulator.stats()
+    result = apps(check=True, diff=True)
+    after = emulator.stats()
+    assert_ok(result)
+    assert result.changed() > 0, "check mode must report what it would create"
+    assert listing(kube_client, namespace, role_only=False) == objects_before
+    assert listing(kube_client, namespace) == {}
+    assert namespace_labels(kube_client, namespace) == labels_before
+    # Every write request check mode sent was a server-side dry run.
+    assert delta(before["by_verb"], after["by_verb"], "create") > 0
+    assert after["writes"] - before["writes"] <= after["dry_run"] - before["dry_run"]
+
+
+def test_check_mode_after_a_change_shows_the_diff_and_leaves_the_cluster_alone(apps, kube_client, namespace, emulator):
+    assert_ok(apps())
+    objects = listing(kube_client, namespace)
+    before = emulator.stats()
+    result = apps(check=True, diff=True, eks_apps_image_tag="9.9.9")
+    after = emulator.stats()
+    assert_ok(result)
+    assert result.changed() > 0
+    assert listing(kube_client, namespace) == objects
+    image = get(kube_client, "apps/v1", "Deployment", namespace, "user-service-blue").spec.template.spec.containers[0].image
+    assert image.endswith(":1.0.0")
+    assert after["writes"] - before["writes"] <= after["dry_run"] - before["dry_run"]
+    shown = task_results(result, "Apply | what changed, object by object")[-1]["msg"]
+    key = "Deployment %s/user-service-blue" % namespace
+    assert key in shown
+    assert shown[key]["before"]["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":1.0.0")
+    assert shown[key]["after"]["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":9.9.9")
+
+
+def test_absent_removes_one_service_and_a_dropped_service_stays(apps, kube_client, namespace):
+    assert_ok(apps())
+    assert_ok(apps(eks_apps_color="green", eks_apps_services=[{"name": "point-service"}]))
+    assert ("Deployment", "point-service-green") in listing(kube_client, namespace)
+
+    # admin-service is no longer listed: left alone. point-service is absent: all its objects go, both colors.
+    result = apps(eks_apps_services=[{"name": "user-service"}, {"name": "rewards-service"}, {"name": "point-service", "state": "absent"}])
+    assert_ok(result)
+    objects = listing(kube_client, namespace)
+    assert not [key for key in objects if key[1].startswith("point-service")], objects
+    for service in ("user-service", "rewards-service", "admin-service"):
+        assert len([key for key in objects if key[1].startswith(service)]) == PER_SERVICE, service
+
+    again = apps(eks_apps_services=[{"name": "user-service"}, {"name": "rewards-service"}, {"name": "point-service", "state": "absent"}])
+    assert_ok(again)
+    assert again.changed() == 0
+
+
+def test_the_service_is_created_once_and_never_re_pointed(apps, kube_client, namespace):
+    assert_ok(apps())
+    services = kube_client.resources.get(api_version="v1", kind="Service")
+    # What the blue/green switch does: point user-service at green.
+    services.patch(name="user-service", namespace=namespace, body={"spec": {"selector": {"app": "user-service", "color": "green"}}},
+                   content_type="application/merge-patch+json")
+    assert_ok(apps(eks_apps_color="green"))
+    assert_ok(apps(eks_apps_color="blue"))
+    assert dict(services.get(name="user-service", namespace=namespace).spec.selector) == {"app": "user-service", "color": "green"}
+    assert dict(services.get(name="point-service", namespace=namespace).spec.selector) == {"app": "point-service", "color": "blue"}
+    deployments = {key[1] for key in listing(kube_client, namespace) if key[0] == "Deployment"}
+    assert deployments == {service + "-" + color for service in SERVICES for color in ("blue", "green")}
+
+
+def test_the_hpa_decision_is_kept(apps, kube_client, namespace, emulator):
+    assert_ok(apps())
+    emulator.set_hpa(namespace, "user-service-blue", 2)
+    result = apps()
+    assert_ok(result)
+    assert get(kube_client, "apps/v1", "Deployment", namespace, "user-service-blue").spec.replicas == 2
+
+
+def test_secret_values_never_appear_in_the_output(apps, kube_client, namespace):
+    token = uuid.uuid4().hex[:12]
+    secrets = {
+        "vault_loyalty_db_username": "user-" + token,
+        "vault_loyalty_db_password": "db/pass+" + token,
+        "vault_loyalty_redis_password": "redis/pass+" + token,
+        "vault_loyalty_jwt_secret": "jwt-" + token,
+    }
+    forms = set()
+    for value in secrets.values():
+        forms.update({value, base64.b64encode(value.encode()).decode(), urllib.parse.quote(value, safe="")})
+    forms.add(token)
+
+    runs = [
+        apps(**secrets),
+        apps(check=True, diff=True, eks_apps_image_tag="2.0.0", **dict(secrets, vault_loyalty_jwt_secret="jwt2-" + token)),
+        apps(diff=True, args=("-vvv",), env={"ANSIBLE_STDOUT_CALLBACK": "default"}, **dict(secrets, vault_loyalty_jwt_secret="jwt3-" + token)),
+        apps(diff=True, eks_apps_services=[{"name": "admin-service", "state": "absent"}], **secrets),
+    ]
+    for result in runs:
+        assert_ok(result)
+        for form in forms:
+            assert form not in result.stdout and form not in result.stderr, "a secret value leaked into the output"
+
+    # The values did reach the cluster (the test would prove nothing otherwise).
+    data = get(kube_client, "v1", "Secret", namespace, "user-service-secrets").data
+    assert base64.b64decode(data["database-password"]).decode() == secrets["vault_loyalty_db_password"]
+    assert base64.b64decode(data["jwt-secret"]).decode() == "jwt3-" + token
+    assert base64.b64decode(data["redis-url"]).decode() == "redis://:%s@127.0.0.1:6379" % urllib.parse.quote(
+        secrets["vault_loyalty_redis_password"], safe="")
+
+
+PREFLIGHT_FAILURES = [
+    pytest.param({"loyalty_environment": "prod"},
+                 'loyalty_environment (eks_apps_environment) is "prod": set it to one of production, staging, local',
+                 id="unknown-environment"),
+    pytest.param({"vault_loyalty_jwt_secret": ""},
+                 "vault_loyalty_jwt_secret is missing or empty: add it to inventories/local/group_vars/all/vault.yml",
+                 id="missing-vault-secret"),
+    pytest.param({"eks_apps_pdb_min_available": 2},
+                 "replicas below eks_apps_pdb_min_available (2) for user-service (1), point-service (1)",
+                 id="replicas-below-pdb"),
+    pytest.param({"loyalty_environment": "production", "eks_apps_image_tag": "latest"},
+                 'image tag empty or latest for user-service ("latest")',
+                 id="latest-in-production"),
+    pytest.param({"eks_apps_image_tag": ""},
+                 'image tag empty for user-service ("")',
+                 id="empty-tag"),
+    pytest.param({"eks_apps_services": [{"name": "User_Service"}, {"name": "point-service"}]},
+                 'eks_apps_services: "User_Service" not a DNS-1123 label',
+                 id="bad-service-name"),
+    pytest.param({"eks_apps_services": [{"name": "point-service"}, {"name": "point-service"}]},
+                 "eks_apps_services lists point-service more than once",
+                 id="duplicate-service"),
+    pytest.param({"eks_apps_liveness_probe": {"initialDelay": 5}},
+                 "spec.template.spec.containers[0].livenessProbe: Additional properties are not allowed ('initialDelay' was unexpected)",
+                 id="schema-unknown-field"),
+    pytest.param({"eks_apps_resources": {"limits": {"cpu": ["1"]}}},
+                 "Deployment {namespace}/user-service-blue: spec.template.spec.containers[0].resources.limits.cpu",
+                 id="schema-wrong-type"),
+]
+
+
+@pytest.mark.parametrize("extra_vars, message", PREFLIGHT_FAILURES)
+def test_bad_input_fails_before_any_write(apps, kube_client, namespace, emulator, extra_vars, message):
+    labels_before = namespace_labels(kube_client, namespace)
+    objects_before = listing(kube_client, namespace, role_only=False)
+    before = emulator.stats()
+    result = apps(**extra_vars)
+    after = emulator.stats()
+    assert result.rc != 0
+    assert message.format(namespace=namespace) in failure_message(result), result.stdout[-4000:]
+    assert after["writes"] == before["writes"], "a write happened before the failure"
+    assert listing(kube_client, namespace, role_only=False) == objects_before
+    assert namespace_labels(kube_client, namespace) == labels_before

@@ -1,0 +1,384 @@
+"""Unit tests of the eks_apps role's templates, rendered with plain Jinja2.
+
+The variables come from the role's defaults and vars and from each inventory's
+group_vars, resolved the way Ansible would for these simple cases; the Ansible
+filters the templates use are re-implemented here. Every rendered manifest is
+also checked against the Kubernetes 1.30 schema with the collection's validator.
+"""
+
+import base64
+import copy
+import hashlib
+import json
+import os
+
+import jinja2
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ansible_collections.loyalty.platform.plugins.module_utils.k8s_validate import validate_manifests
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+ROLE = os.path.join(REPO_ROOT, "roles", "eks_apps")
+SECRETS = {
+    "vault_loyalty_db_username": "unit-user",
+    "vault_loyalty_db_password": "unit-db-pass/+=",
+    "vault_loyalty_redis_password": "unit-redis-pass/1",
+    "vault_loyalty_jwt_secret": "unit-jwt-secret",
+}
+
+
+def _bool(value):
+    return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
+
+
+def _lookup(kind, name, default=""):
+    assert kind == "ansible.builtin.env", kind
+    return os.environ.get(name, default)
+
+
+def make_env():
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(os.path.join(ROLE, "templates")),
+        trim_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["to_json"] = json.dumps
+    env.filters["b64encode"] = lambda text: base64.b64encode(str(text).encode()).decode()
+    env.filters["hash"] = lambda text, algorithm: hashlib.new(algorithm, str(text).encode()).hexdigest()
+    env.filters["bool"] = _bool
+    env.tests["changed"] = lambda result: bool(result.get("changed"))
+    env.globals["lookup"] = _lookup
+    return env
+
+
+ENV = make_env()
+
+
+def _load(path):
+    with open(path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle) or {}
+
+
+def _resolve(value, context):
+    if isinstance(value, str) and "{{" in value:
+        try:
+            rendered = ENV.from_string(value).render(context)
+        except jinja2.UndefinedError:
+            return value  # refers to a fact set later in the play (_eks_apps_present): not used by the templates
+        try:
+            return yaml.safe_load(rendered) if rendered.strip().lstrip("-").isdigit() else rendered
+        except yaml.YAMLError:
+            return rendered
+    if isinstance(value, dict):
+        return {key: _resolve(item, context) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_resolve(item, context) for item in value]
+    return value
+
+
+def variables(environment, **overrides):
+    """Role defaults < inventory group_vars < overrides, role vars on top (as in Ansible), templated."""
+    context = {}
+    context.update(_load(os.path.join(ROLE, "defaults", "main.yml")))
+    inventory = os.path.join(REPO_ROOT, "inventories", environment, "group_vars", "all")
+    context.update(_load(os.path.join(inventory, "main.yml")))
+    context.update(_load(os.path.join(inventory, "eks_apps.yml")))
+    context.update(SECRETS)
+    context.update(overrides)
+    context.update(_load(os.path.join(ROLE, "vars", "main.yml")))
+    for _round in range(4):
+        context = {key: _resolve(value, context) for key, value in context.items()}
+    return context
+
+
+def render(name, context):
+    return ENV.get_template(name).render(context)
+
+
+def render_all(environment, live_services=(), live_replicas=None, **overrides):
+    """What render.yml produces: resolved services, namespace, objects, Secrets, removals."""
+    context = variables(environment, **overrides)
+    context["_eks_apps_resolved"] = yaml.safe_load(render("services.yml.j2", context)) or []
+    context["_eks_apps_live_service_names"] = list(live_services)
+    context["_eks_apps_live_replicas"] = dict(live_replicas or {})
+    return {
+        "context": context,
+        "resolved": context["_eks_apps_resolved"],
+        "namespace": yaml.safe_load(render("namespace.yml.j2", context)),
+        "objects": list(yaml.safe_load_all(render("manifests.yml.j2", context))),
+        "secrets": list(yaml.safe_load_all(render("secrets.yml.j2", context))),
+        "removals": list(yaml.safe_load_all(render("removals.yml.j2", context))),
+    }
+
+
+def find(objects, kind, name):
+    matches = [obj for obj in objects if obj["kind"] == kind and obj["metadata"]["name"] == name]
+    assert len(matches) == 1, "%s %s: %d matches" % (kind, name, len(matches))
+    return matches[0]
+
+
+def container(deployment):
+    return deployment["spec"]["template"]["spec"]["containers"][0]
+
+
+@pytest.mark.parametrize("environment", ["production", "staging", "local"])
+def test_every_environment_renders_schema_valid_manifests(environment):
+    out = render_all(environment)
+    manifests = [out["namespace"]] + out["objects"] + out["secrets"]
+    assert None not in manifests
+    _version, objects, errors = validate_manifests(manifests, "1.30", strict=True)
+    assert errors == []
+    # 4 services x (ServiceAccount, ConfigMap, Service, Deployment, HPA, PDB, NetworkPolicy, Ingress, Secret) + Namespace
+    assert len(objects) == 4 * 9 + 1
+    namespace = "loyalty-system-" + environment
+    assert {obj["metadata"]["namespace"] for obj in out["objects"] + out["secrets"]} == {namespace}
+
+
+def test_namespace_has_restricted_pod_security_labels():
+    namespace = render_all("production")["namespace"]
+    assert namespace["metadata"]["name"] == "loyalty-system-production"
+    labels = namespace["metadata"]["labels"]
+    for mode in ("enforce", "audit", "warn"):
+        assert labels["pod-security.kubernetes.io/" + mode] == "restricted"
+
+
+def test_production_values_from_the_guide():
+    out = render_all("production")
+    objects = out["objects"]
+    deployment = find(objects, "Deployment", "user-service-blue")
+    assert deployment["spec"]["replicas"] == 6
+    assert deployment["spec"]["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+    main = container(deployment)
+    assert main["image"].startswith("ghcr.io/loyalty-system/user-service:")
+    assert not main["image"].endswith(":latest")
+    assert main["resources"] == {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
+    hpa = find(objects, "HorizontalPodAutoscaler", "user-service-blue")["spec"]
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (6, 20)
+    assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "user-service-blue"}
+    targets = {metric["resource"]["name"]: metric["resource"]["target"] for metric in hpa["metrics"] if metric["type"] == "Resource"}
+    assert targets == {"cpu": {"type": "Utilization", "averageUtilization": 70}, "memory": {"type": "Utilization", "averageUtilization": 80}}
+    pods = [metric["pods"] for metric in hpa["metrics"] if metric["type"] == "Pods"]
+    assert pods == [{"metric": {"name": "http_requests_per_second"}, "target": {"type": "AverageValue", "averageValue": "100"}}]
+    assert hpa["behavior"]["scaleDown"] == {"stabilizationWindowSeconds": 300, "policies": [{"type": "Percent", "value": 10, "periodSeconds": 60}]}
+    assert hpa["behavior"]["scaleUp"] == {"stabilizationWindowSeconds": 60, "policies": [{"type": "Percent", "value": 50, "periodSeconds": 60}]}
+    ingress = find(objects, "Ingress", "user-service")
+    annotations = ingress["metadata"]["annotations"]
+    assert ingress["spec"]["ingressClassName"] == "alb"
+    assert "kubernetes.io/ingress.class" not in annotations
+    assert annotations["alb.ingress.kubernetes.io/certificate-arn"].startswith("arn:aws:acm:us-west-2:")
+    assert annotations["alb.ingress.kubernetes.io/ssl-redirect"] == "443"
+    assert annotations["alb.ingress.kubernetes.io/scheme"] == "internet-facing"
+    assert annotations["alb.ingress.kubernetes.io/target-type"] == "ip"
+    rule = ingress["spec"]["rules"][0]
+    assert rule["host"] == "api.loyalty-system.com"
+    assert rule["http"]["paths"][0]["backend"]["service"] == {"name": "user-service", "port": {"name": "http"}}
+    config = yaml.safe_load(find(objects, "ConfigMap", "user-service-config")["data"]["application.yml"])
+    assert config["server"] == {"port": 8080, "servlet": {"context-path": "/api/v1"}}
+    assert config["spring"]["redis"]["host"] == "loyalty-system-production.xxxxx.cache.amazonaws.com"
+    assert config["spring"]["redis"]["ssl"] is True
+    assert config["logging"]["level"]["org.springframework.security"] == "WARN"
+
+
+def test_staging_is_smaller_and_local_is_sandbox_sized():
+    staging = find(render_all("staging")["objects"], "Deployment", "point-service-blue")
+    local_out = render_all("local")
+    local = find(local_out["objects"], "Deployment", "point-service-blue")
+    assert staging["spec"]["replicas"] == 2
+    assert local["spec"]["replicas"] == 1
+    assert container(local)["resources"]["requests"] == {"cpu": "50m", "memory": "64Mi"}
+    ingress = find(local_out["objects"], "Ingress", "point-service")
+    assert ingress["spec"]["rules"][0]["host"] == "api.loyalty.local"
+    assert "alb.ingress.kubernetes.io/certificate-arn" not in ingress["metadata"]["annotations"]
+
+
+def test_deployment_security_probes_and_scrape_annotations():
+    deployment = find(render_all("local")["objects"], "Deployment", "rewards-service-blue")
+    pod = deployment["spec"]["template"]
+    assert pod["metadata"]["annotations"]["prometheus.io/scrape"] == "true"
+    assert pod["metadata"]["annotations"]["prometheus.io/port"] == "8080"
+    assert pod["metadata"]["annotations"]["prometheus.io/path"] == "/api/v1/actuator/prometheus"
+    spec = pod["spec"]
+    assert spec["serviceAccountName"] == "rewards-service"
+    assert spec["securityContext"] == {
+        "runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "fsGroup": 10001,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    main = container(deployment)
+    assert main["securityContext"] == {
+        "runAsNonRoot": True, "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    assert main["livenessProbe"] == {
+        "httpGet": {"path": "/api/v1/actuator/health/liveness", "port": "http"},
+        "initialDelaySeconds": 60, "periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 3,
+    }
+    assert main["readinessProbe"] == {
+        "httpGet": {"path": "/api/v1/actuator/health/readiness", "port": "http"},
+        "initialDelaySeconds": 30, "periodSeconds": 5, "timeoutSeconds": 3, "failureThreshold": 2,
+    }
+    mounts = {mount["name"]: mount["mountPath"] for mount in main["volumeMounts"]}
+    assert mounts == {"tmp": "/tmp", "logs": "/app/logs", "config": "/config"}
+    volumes = {volume["name"]: volume for volume in spec["volumes"]}
+    assert volumes["tmp"]["emptyDir"] == {} and volumes["logs"]["emptyDir"] == {}
+    secret_refs = {env["name"]: env["valueFrom"]["secretKeyRef"] for env in main["env"] if "valueFrom" in env}
+    assert set(secret_refs) == {"DATABASE_URL", "DATABASE_USERNAME", "DATABASE_PASSWORD", "REDIS_URL", "REDIS_PASSWORD", "JWT_SECRET"}
+    assert {ref["name"] for ref in secret_refs.values()} == {"rewards-service-secrets"}
+
+
+def test_color_names_labels_and_selectors():
+    objects = render_all("local", eks_apps_color="green")["objects"]
+    deployment = find(objects, "Deployment", "admin-service-green")
+    assert deployment["metadata"]["labels"]["app"] == "admin-service"
+    assert deployment["metadata"]["labels"]["color"] == "green"
+    assert deployment["spec"]["selector"]["matchLabels"] == {"app": "admin-service", "color": "green"}
+    assert deployment["spec"]["template"]["metadata"]["labels"]["color"] == "green"
+    assert find(objects, "Service", "admin-service")["spec"]["selector"] == {"app": "admin-service", "color": "green"}
+    assert find(objects, "HorizontalPodAutoscaler", "admin-service-green")["spec"]["scaleTargetRef"]["name"] == "admin-service-green"
+    assert find(objects, "PodDisruptionBudget", "admin-service-green")["spec"]["selector"]["matchLabels"] == {
+        "app": "admin-service", "color": "green"}
+    # color-neutral objects keep the service name
+    policy = find(objects, "NetworkPolicy", "admin-service")
+    assert policy["spec"]["podSelector"] == {"matchLabels": {"app": "admin-service"}}
+    assert "color" not in find(objects, "ConfigMap", "admin-service-config")["metadata"]["labels"]
+
+
+def test_existing_service_is_never_rendered_again():
+    objects = render_all("local", live_services=["user-service", "unrelated"])["objects"]
+    services = [obj["metadata"]["name"] for obj in objects if obj["kind"] == "Service"]
+    assert services == ["point-service", "rewards-service", "admin-service"]
+
+
+def test_live_replicas_are_kept_while_autoscaling():
+    out = render_all("production", live_replicas={"user-service-blue": 11})
+    assert find(out["objects"], "Deployment", "user-service-blue")["spec"]["replicas"] == 11
+    assert find(out["objects"], "Deployment", "point-service-blue")["spec"]["replicas"] == 6
+    fixed = render_all("production", live_replicas={"user-service-blue": 11}, eks_apps_autoscaling_enabled=False)
+    assert find(fixed["objects"], "Deployment", "user-service-blue")["spec"]["replicas"] == 6
+    assert not [obj for obj in fixed["objects"] if obj["kind"] == "HorizontalPodAutoscaler"]
+
+
+def test_network_policy_ports():
+    policy = find(render_all("production")["objects"], "NetworkPolicy", "user-service")["spec"]
+    assert policy["policyTypes"] == ["Ingress", "Egress"]
+    assert policy["ingress"][0]["ports"] == [{"protocol": "TCP", "port": 8080}]
+    sources = policy["ingress"][0]["from"]
+    assert {"ipBlock": {"cidr": "10.0.0.0/16"}} in sources
+    assert {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}} in sources
+    assert {"podSelector": {"matchLabels": {"app.kubernetes.io/part-of": "loyalty-system"}}} in sources
+    egress_ports = sorted((port["protocol"], port["port"]) for rule in policy["egress"] for port in rule["ports"])
+    assert egress_ports == [("TCP", 53), ("TCP", 5432), ("TCP", 6379), ("TCP", 8080), ("UDP", 53)]
+    assert all(rule["to"] for rule in policy["egress"]), "an empty `to` would allow every destination"
+
+
+def test_secret_values_come_from_the_vault_and_placeholders_hide_them():
+    out = render_all("production")
+    secret = find(out["secrets"], "Secret", "user-service-secrets")
+    data = {key: base64.b64decode(value).decode() for key, value in secret["data"].items()}
+    assert data["database-username"] == "unit-user"
+    assert data["database-password"] == "unit-db-pass/+="
+    assert data["jwt-secret"] == "unit-jwt-secret"
+    assert data["database-url"] == (
+        "jdbc:postgresql://loyalty-system-production.cluster-xxxxx.us-west-2.rds.amazonaws.com:5432/loyalty_production?sslmode=require")
+    assert data["redis-url"] == "rediss://:unit-redis-pass%2F1@loyalty-system-production.xxxxx.cache.amazonaws.com:6379"
+    context = dict(out["context"], _eks_apps_secret_values=out["context"]["_eks_apps_secret_placeholders"])
+    placeholder_text = render("secrets.yml.j2", context)
+    for value in SECRETS.values():
+        assert base64.b64encode(value.encode()).decode() not in placeholder_text
+        assert value not in placeholder_text
+    # the non-secret manifests never carry a secret value either
+    plain = json.dumps([out["namespace"]] + out["objects"])
+    for value in SECRETS.values():
+        assert value not in plain and base64.b64encode(value.encode()).decode() not in plain
+
+
+def test_service_overrides_and_absent_items():
+    services = [
+        {"name": "user-service", "replicas": 0, "image_tag": "2.0.1", "max_replicas": 9, "ingress_path": "/u"},
+        {"name": "gone-service", "state": "absent"},
+        {"name": "plain-service"},
+    ]
+    out = render_all("local", eks_apps_services=services, eks_apps_pdb_min_available=0)
+    resolved = {svc["name"]: svc for svc in out["resolved"]}
+    assert resolved["user-service"]["replicas"] == 0
+    assert resolved["user-service"]["image"] == "ghcr.io/loyalty-system/user-service:2.0.1"
+    assert resolved["plain-service"]["state"] == "present"
+    assert resolved["plain-service"]["ingress_path"] == "/plain-service"
+    assert resolved["gone-service"]["state"] == "absent"
+    assert {obj["metadata"]["labels"]["app"] for obj in out["objects"]} == {"user-service", "plain-service"}
+    assert find(out["objects"], "Ingress", "user-service")["spec"]["rules"][0]["http"]["paths"][0]["path"] == "/u"
+    removals = {(obj["kind"], obj["metadata"]["name"]) for obj in out["removals"]}
+    assert removals == {
+        ("Deployment", "gone-service-blue"), ("Deployment", "gone-service-green"),
+        ("HorizontalPodAutoscaler", "gone-service-blue"), ("HorizontalPodAutoscaler", "gone-service-green"),
+        ("PodDisruptionBudget", "gone-service-blue"), ("PodDisruptionBudget", "gone-service-green"),
+        ("Ingress", "gone-service"), ("Service", "gone-service"), ("NetworkPolicy", "gone-service"),
+        ("ConfigMap", "gone-service-config"), ("Secret", "gone-service-secrets"), ("ServiceAccount", "gone-service"),
+    }
+    assert {obj["metadata"]["labels"]["app"] for obj in out["removals"]} == {"gone-service"}
+
+
+def test_config_change_changes_the_pod_template_checksum():
+    before = find(render_all("local")["objects"], "Deployment", "user-service-blue")
+    after = find(render_all("local", eks_apps_log_levels={"com.loyalty": "TRACE"})["objects"], "Deployment", "user-service-blue")
+    key = "loyalty.platform/config-sha256"
+    assert before["spec"]["template"]["metadata"]["annotations"][key] != after["spec"]["template"]["metadata"]["annotations"][key]
+
+
+def test_disabled_ingress_and_network_policy_are_not_rendered():
+    out = render_all("local", eks_apps_ingress_enabled=False, eks_apps_network_policy_enabled=False)
+    kinds = {obj["kind"] for obj in out["objects"]}
+    assert "Ingress" not in kinds and "NetworkPolicy" not in kinds
+
+
+SERVICE_NAMES = st.from_regex(r"\A[a-z]([-a-z0-9]{0,55}[a-z0-9])?\Z", fullmatch=True)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    names=st.lists(SERVICE_NAMES, min_size=1, max_size=5, unique=True),
+    color=st.sampled_from(["blue", "green"]),
+    environment=st.sampled_from(["production", "staging", "local"]),
+)
+def test_any_valid_service_list_renders_valid_colored_manifests(names, color, environment):
+    out = render_all(environment, eks_apps_services=[{"name": name} for name in names], eks_apps_color=color)
+    _version, _objects, errors = validate_manifests(out["objects"] + out["secrets"], "1.30")
+    assert errors == []
+    for name in names:
+        objects = [obj for obj in out["objects"] if obj["metadata"]["labels"]["app"] == name]
+        assert len(objects) == 8
+        colored = [obj for obj in objects if obj["kind"] in ("Deployment", "HorizontalPodAutoscaler", "PodDisruptionBudget")]
+        assert {obj["metadata"]["name"] for obj in colored} == {"%s-%s" % (name, color)}
+        assert all(obj["metadata"]["labels"]["color"] == color for obj in colored)
+
+
+def test_rendering_is_deterministic():
+    first = render_all("production")
+    second = render_all("production")
+    assert first["objects"] == second["objects"]
+    assert copy.deepcopy(first["secrets"]) == second["secrets"]
+
+
+def test_changes_report_names_each_changed_object_with_its_diff():
+    objects = render_all("local", eks_apps_services=[{"name": "user-service"}, {"name": "point-service"}])["objects"]
+    user = [obj for obj in objects if obj["metadata"]["labels"]["app"] == "user-service"]
+    unchanged = {"changed": False, "method": "apply", "result": {}}
+    user_results = [dict(unchanged) for _obj in user]
+    deployment_index = [obj["kind"] for obj in user].index("Deployment")
+    user_results[deployment_index] = {
+        "changed": True, "method": "apply", "result": {},
+        "diff": {"before": {"spec": {"replicas": 1}}, "after": {"spec": {"replicas": 2}}},
+    }
+    runs = [
+        {"changed": True, "item": {"name": "user-service"}, "result": {"results": user_results}},
+        {"changed": False, "item": {"name": "point-service"}, "result": {"results": []}},
+    ]
+    context = {"_eks_apps_runs": runs, "_eks_apps_definitions": objects}
+    report = yaml.safe_load(render("changes.j2", context))
+    assert report == {
+        "Deployment loyalty-system-local/user-service-blue": {
+            "method": "apply", "before": {"spec": {"replicas": 1}}, "after": {"spec": {"replicas": 2}}},
+    }
+    assert yaml.safe_load(render("changes.j2", {"_eks_apps_runs": [], "_eks_apps_definitions": objects})) == {}
