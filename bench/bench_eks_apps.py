@@ -1,7 +1,8 @@
 """playbooks/apps.yml (role eks_apps) for 4 and 40 services: wall time and Kubernetes API requests, first and no-op run.
 
-Ours: playbooks/apps.yml, one kubernetes.core.k8s run per service with all its objects.
-Baseline: bench/eks_apps_naive.yml, the same role steps but one kubernetes.core.k8s run per object.
+Ours: playbooks/apps.yml: live state read by lookups, only the objects that differ applied (one
+kubernetes.core.k8s run per service with a change; none on a no-op run), validation on the controller.
+Baseline: bench/eks_apps_naive.yml, the same role steps but one kubernetes.core.k8s run per object, every run.
 Each size runs in a fresh namespace of its own (deleted afterwards): first run creates everything,
 the second run finds nothing to change. The emulator's counters are reset before each run.
 "Task seconds" are wall seconds minus an empty playbook's (ansible-playbook's own start-up,

@@ -5,7 +5,8 @@
 """Offline validation of Kubernetes manifests against the schemas shipped by kubernetes-validate.
 
 Pure functions and one small cache; nothing here talks to a cluster. The module
-loyalty.platform.k8s_validate and the unit tests call validate_manifests().
+loyalty.platform.k8s_validate (its action plugin, on the controller) and the unit
+tests call validate_manifests().
 """
 
 from __future__ import annotations
@@ -174,6 +175,15 @@ class SchemaSet:
             for path in find_nulls(obj):
                 found.append(make_error(obj, path, "null value (an empty template value?): set it or leave the field out"))
         return found[:MAX_ERRORS_PER_OBJECT]
+
+
+def failure_message(schema_version, objects, errors, strict=True):
+    """The one failure message of loyalty.platform.k8s_validate: how many manifests fail, then every error line."""
+    bad = len([obj for obj in objects if not obj["valid"]])
+    return "%d of %d manifest(s) do not match the Kubernetes %s schema%s; fix these fields: %s" % (
+        bad, len(objects), schema_version, " (strict)" if strict else "",
+        "; ".join(error_line(error) for error in errors),
+    )
 
 
 def validate_manifests(definitions, kubernetes_version="1.30", strict=True, reject_null=True):

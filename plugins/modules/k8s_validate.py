@@ -51,6 +51,9 @@ options:
 requirements:
   - kubernetes-validate
 attributes:
+  action:
+    support: full
+    description: The validation runs in the controller process through the action plugin of the same name.
   check_mode:
     support: full
     description: The module only reads its input; it behaves the same in check mode.
@@ -58,7 +61,9 @@ attributes:
     support: none
     description: Nothing is changed, so there is nothing to diff.
 notes:
-  - Runs on the controller (or wherever the task is delegated); no cluster connection is made.
+  - An action plugin of the same name runs the validation in the controller process, without a module
+    run or a connection to the managed host; no cluster connection is made either. This file keeps the
+    documentation and the same logic as a module for direct use.
 seealso:
   - module: kubernetes.core.k8s
 """
@@ -152,7 +157,7 @@ from ansible_collections.loyalty.platform.plugins.module_utils.k8s_validate impo
     HAS_KUBERNETES_VALIDATE,
     KUBERNETES_VALIDATE_IMPORT_ERROR,
     K8sValidateError,
-    error_line,
+    failure_message,
     validate_manifests,
 )
 
@@ -180,14 +185,7 @@ def main():
 
     result = dict(changed=False, schema_version=schema_version, objects=objects, errors=errors)
     if errors:
-        bad = len([obj for obj in objects if not obj["valid"]])
-        module.fail_json(
-            msg="%d of %d manifest(s) do not match the Kubernetes %s schema%s; fix these fields: %s" % (
-                bad, len(objects), schema_version, " (strict)" if params["strict"] else "",
-                "; ".join(error_line(error) for error in errors),
-            ),
-            **result
-        )
+        module.fail_json(msg=failure_message(schema_version, objects, errors, params["strict"]), **result)
     module.exit_json(**result)
 
 

@@ -98,7 +98,7 @@ def test_first_run_creates_every_object_and_the_second_changes_nothing(apps, kub
     assert first.changed() > 0
     objects = listing(kube_client, namespace)
     for service in SERVICES:
-        for kind, name in [("ServiceAccount", service), ("ConfigMap", service + "-config"), ("Secret", service + "-secrets"),
+        for kind, name in [("ServiceAccount", service), ("ConfigMap", service + "-blue-config"), ("Secret", service + "-secrets"),
                            ("Service", service), ("Deployment", service + "-blue"), ("HorizontalPodAutoscaler", service + "-blue"),
                            ("PodDisruptionBudget", service + "-blue"), ("NetworkPolicy", service), ("Ingress", service)]:
             assert (kind, name) in objects, "%s %s was not created" % (kind, name)
@@ -114,6 +114,8 @@ def test_first_run_creates_every_object_and_the_second_changes_nothing(apps, kub
     assert listing(kube_client, namespace) == objects
     assert after["by_verb"]["create"] == before["by_verb"]["create"]
     assert after["by_verb"]["delete"] == before["by_verb"]["delete"]
+    # Only what differs is sent: a run with nothing to change writes nothing, not even a no-op PATCH.
+    assert after["writes"] == before["writes"]
 
 
 def test_check_mode_on_an_empty_namespace_changes_nothing(apps, kube_client, namespace, emulator):
@@ -181,6 +183,83 @@ def test_the_service_is_created_once_and_never_re_pointed(apps, kube_client, nam
     assert dict(services.get(name="point-service", namespace=namespace).spec.selector) == {"app": "point-service", "color": "blue"}
     deployments = {key[1] for key in listing(kube_client, namespace) if key[0] == "Deployment"}
     assert deployments == {service + "-" + color for service in SERVICES for color in ("blue", "green")}
+
+
+def repoint(kube_client, namespace, service, color):
+    """What the blue/green switch does: point the Service at `color`."""
+    kube_client.resources.get(api_version="v1", kind="Service").patch(
+        name=service, namespace=namespace, body={"spec": {"selector": {"app": service, "color": color}}},
+        content_type="application/merge-patch+json")
+
+
+def image_of(kube_client, namespace, deployment):
+    return get(kube_client, "apps/v1", "Deployment", namespace, deployment).spec.template.spec.containers[0].image
+
+
+def test_without_a_color_a_run_updates_the_live_color_and_leaves_the_idle_one(apps, kube_client, namespace):
+    assert_ok(apps())
+    assert_ok(apps(eks_apps_color="green"))
+    for service in SERVICES:
+        repoint(kube_client, namespace, service, "green")
+    blue_before = {key: version for key, version in listing(kube_client, namespace).items() if "-blue" in key[1]}
+    assert len(blue_before) == 4 * 4  # Deployment, HPA, PDB, ConfigMap per service
+
+    result = apps(eks_apps_image_tag="2.0.0", eks_apps_log_levels={"com.loyalty": "TRACE"})
+    assert_ok(result)
+    assert result.changed() > 0
+    for service in SERVICES:
+        assert image_of(kube_client, namespace, service + "-green").endswith(":2.0.0")
+        assert image_of(kube_client, namespace, service + "-blue").endswith(":1.0.0")
+        config = get(kube_client, "v1", "ConfigMap", namespace, service + "-green-config").data["application.yml"]
+        assert "com.loyalty: TRACE" in config
+        assert "com.loyalty: TRACE" not in get(kube_client, "v1", "ConfigMap", namespace, service + "-blue-config").data["application.yml"]
+    # The idle color was not touched at all: every blue object keeps its resourceVersion.
+    assert {key: version for key, version in listing(kube_client, namespace).items() if "-blue" in key[1]} == blue_before
+
+
+def test_without_a_color_services_that_disagree_fail_before_any_write(apps, kube_client, namespace, emulator):
+    assert_ok(apps())
+    assert_ok(apps(eks_apps_color="green"))
+    repoint(kube_client, namespace, "point-service", "green")
+    objects = listing(kube_client, namespace)
+    before = emulator.stats()
+    result = apps(eks_apps_image_tag="2.0.0")
+    after = emulator.stats()
+    assert result.rc != 0
+    message = failure_message(result)
+    for service, color in [("user-service", "blue"), ("point-service", "green"), ("rewards-service", "blue"), ("admin-service", "blue")]:
+        assert "%s selects %s" % (service, color) in message, message
+    assert "eks_apps_color" in message and "repair=true" in message
+    assert after["writes"] == before["writes"]
+    assert listing(kube_client, namespace) == objects
+    # An explicit color always wins.
+    assert_ok(apps(eks_apps_color="blue", eks_apps_image_tag="2.0.0"))
+    assert image_of(kube_client, namespace, "point-service-blue").endswith(":2.0.0")
+    assert image_of(kube_client, namespace, "point-service-green").endswith(":1.0.0")
+
+
+def test_a_new_color_s_configuration_does_not_reach_the_live_color(apps, kube_client, namespace):
+    assert_ok(apps())
+    blue = get(kube_client, "v1", "ConfigMap", namespace, "user-service-blue-config")
+    assert dict(blue.metadata.labels)["color"] == "blue"
+    assert_ok(apps(eks_apps_color="green", eks_apps_log_levels={"com.loyalty": "TRACE"}))
+    green = get(kube_client, "v1", "ConfigMap", namespace, "user-service-green-config")
+    assert dict(green.metadata.labels)["color"] == "green"
+    assert "com.loyalty: TRACE" in green.data["application.yml"]
+    assert get(kube_client, "v1", "ConfigMap", namespace, "user-service-blue-config").metadata.resourceVersion == blue.metadata.resourceVersion
+    volumes = get(kube_client, "apps/v1", "Deployment", namespace, "user-service-green").spec.template.spec.volumes
+    assert [volume.configMap.name for volume in volumes if volume.name == "config"] == ["user-service-green-config"]
+
+
+def test_drift_is_put_right_by_the_next_run(apps, kube_client, namespace):
+    assert_ok(apps())
+    deployments = kube_client.resources.get(api_version="apps/v1", kind="Deployment")
+    deployments.patch(name="user-service-blue", namespace=namespace, content_type="application/merge-patch+json",
+                      body={"spec": {"template": {"spec": {"containers": [{"name": "user-service", "image": "edited:by-hand"}]}}}})
+    result = apps()
+    assert_ok(result)
+    assert result.changed() > 0
+    assert image_of(kube_client, namespace, "user-service-blue").endswith(":1.0.0")
 
 
 def test_the_hpa_decision_is_kept(apps, kube_client, namespace, emulator):

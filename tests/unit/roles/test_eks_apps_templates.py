@@ -18,6 +18,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ansible_collections.loyalty.platform.plugins.module_utils.k8s_changes import secret_hash
 from ansible_collections.loyalty.platform.plugins.module_utils.k8s_validate import validate_manifests
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -104,6 +105,8 @@ def render_all(environment, live_services=(), live_replicas=None, **overrides):
     context["_eks_apps_resolved"] = yaml.safe_load(render("services.yml.j2", context)) or []
     context["_eks_apps_live_service_names"] = list(live_services)
     context["_eks_apps_live_replicas"] = dict(live_replicas or {})
+    # observe.yml: an explicit eks_apps_color, else the live group's color, else the default
+    context["_eks_apps_color"] = context["eks_apps_color"] or context["_eks_apps_default_color"]
     return {
         "context": context,
         "resolved": context["_eks_apps_resolved"],
@@ -175,7 +178,7 @@ def test_production_values_from_the_guide():
     rule = ingress["spec"]["rules"][0]
     assert rule["host"] == "api.loyalty-system.com"
     assert rule["http"]["paths"][0]["backend"]["service"] == {"name": "user-service", "port": {"name": "http"}}
-    config = yaml.safe_load(find(objects, "ConfigMap", "user-service-config")["data"]["application.yml"])
+    config = yaml.safe_load(find(objects, "ConfigMap", "user-service-blue-config")["data"]["application.yml"])
     assert config["server"] == {"port": 8080, "servlet": {"context-path": "/api/v1"}}
     assert config["spring"]["redis"]["host"] == "loyalty-system-production.xxxxx.cache.amazonaws.com"
     assert config["spring"]["redis"]["ssl"] is True
@@ -239,10 +242,16 @@ def test_color_names_labels_and_selectors():
     assert find(objects, "HorizontalPodAutoscaler", "admin-service-green")["spec"]["scaleTargetRef"]["name"] == "admin-service-green"
     assert find(objects, "PodDisruptionBudget", "admin-service-green")["spec"]["selector"]["matchLabels"] == {
         "app": "admin-service", "color": "green"}
+    # the ConfigMap is per color, and the Deployment of that color mounts it
+    config = find(objects, "ConfigMap", "admin-service-green-config")
+    assert config["metadata"]["labels"]["app"] == "admin-service"
+    assert config["metadata"]["labels"]["color"] == "green"
+    volumes = {volume["name"]: volume for volume in deployment["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["config"]["configMap"]["name"] == "admin-service-green-config"
     # color-neutral objects keep the service name
     policy = find(objects, "NetworkPolicy", "admin-service")
     assert policy["spec"]["podSelector"] == {"matchLabels": {"app": "admin-service"}}
-    assert "color" not in find(objects, "ConfigMap", "admin-service-config")["metadata"]["labels"]
+    assert "color" not in find(objects, "ServiceAccount", "admin-service")["metadata"]["labels"]
 
 
 def test_existing_service_is_never_rendered_again():
@@ -315,6 +324,7 @@ def test_service_overrides_and_absent_items():
         ("HorizontalPodAutoscaler", "gone-service-blue"), ("HorizontalPodAutoscaler", "gone-service-green"),
         ("PodDisruptionBudget", "gone-service-blue"), ("PodDisruptionBudget", "gone-service-green"),
         ("Ingress", "gone-service"), ("Service", "gone-service"), ("NetworkPolicy", "gone-service"),
+        ("ConfigMap", "gone-service-blue-config"), ("ConfigMap", "gone-service-green-config"),
         ("ConfigMap", "gone-service-config"), ("Secret", "gone-service-secrets"), ("ServiceAccount", "gone-service"),
     }
     assert {obj["metadata"]["labels"]["app"] for obj in out["removals"]} == {"gone-service"}
@@ -351,6 +361,7 @@ def test_any_valid_service_list_renders_valid_colored_manifests(names, color, en
         assert len(objects) == 8
         colored = [obj for obj in objects if obj["kind"] in ("Deployment", "HorizontalPodAutoscaler", "PodDisruptionBudget")]
         assert {obj["metadata"]["name"] for obj in colored} == {"%s-%s" % (name, color)}
+        colored += [find(objects, "ConfigMap", "%s-%s-config" % (name, color))]
         assert all(obj["metadata"]["labels"]["color"] == color for obj in colored)
 
 
@@ -382,3 +393,14 @@ def test_changes_report_names_each_changed_object_with_its_diff():
             "method": "apply", "before": {"spec": {"replicas": 1}}, "after": {"spec": {"replicas": 2}}},
     }
     assert yaml.safe_load(render("changes.j2", {"_eks_apps_runs": [], "_eks_apps_definitions": objects})) == {}
+
+
+def test_secret_hash_annotation_matches_the_filter_s_hash_and_follows_the_values():
+    out = render_all("local")
+    secret = find(out["secrets"], "Secret", "user-service-secrets")
+    annotation = secret["metadata"]["annotations"]["loyalty.platform/secret-hash"]
+    assert annotation == secret_hash(secret["data"])
+    other = render_all("local", vault_loyalty_jwt_secret="another-secret")
+    assert find(other["secrets"], "Secret", "user-service-secrets")["metadata"]["annotations"]["loyalty.platform/secret-hash"] != annotation
+    for value in SECRETS.values():
+        assert value not in annotation

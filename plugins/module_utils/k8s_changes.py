@@ -1,0 +1,184 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, Loyalty platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Which rendered Kubernetes objects the live ones do not satisfy yet.
+
+Pure functions; nothing here talks to a cluster. The filter loyalty.platform.k8s_changed
+and the unit tests call changed_objects().
+
+The answer is conservative: an object is "unchanged" only when an apply could not
+change it, that is when
+  * the live object exists and was last applied with exactly this definition (the
+    last-applied-configuration annotation kubernetes.core and kubectl write; without it a
+    field dropped from the template would never be removed), and
+  * every field of the definition has the same value in the live object (so a change made
+    behind our back is put right), compared strictly: same types, lists of the same length
+    matched element by element.
+Anything else, including anything unexpected, is "changed": a false "changed" costs one
+no-op apply, a false "unchanged" would lose a change.
+
+Secrets are never compared by value: the rendered Secret carries SECRET_HASH_ANNOTATION,
+secret_hash() of its data, and that must equal the hash of the live Secret's data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from collections.abc import Mapping
+
+LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration"
+SECRET_HASH_ANNOTATION = "loyalty.platform/secret-hash"
+SECRET_DATA_FIELDS = ("data", "stringData")
+# Written by the API server, never by us: left out of every comparison.
+SERVER_METADATA_FIELDS = frozenset((
+    "uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp",
+    "deletionGracePeriodSeconds", "managedFields", "selfLink",
+))
+SERVER_TOP_LEVEL_FIELDS = frozenset(("status",))
+
+
+class K8sChangesError(Exception):
+    """Raised when the input is not what the comparison needs (not a list of manifests, bad live index)."""
+
+
+def secret_hash(data):
+    """sha256 hex of a Secret's data: 'key=value' lines in key order (values as sent, base64).
+
+    The role's secrets.yml.j2 computes the same with
+    data | dictsort | map('join', '=') | join('\\n') | hash('sha256').
+    """
+    text = "\n".join("%s=%s" % (key, data[key]) for key in sorted(data or {}))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _kind_of(value):
+    """The JSON type of a value; bool is not a number here (True == 1 in Python, not in Kubernetes)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, Mapping):
+        return "map"
+    if isinstance(value, (list, tuple)):
+        return "list"
+    return "other"
+
+
+def is_subset(desired, live):
+    """True when every key of `desired` has an equal value in `live`, recursively.
+
+    Mappings: each key of desired present in live with a subset value (live may have more keys).
+    Lists: the same length and each element of desired a subset of live's element at the same index.
+    Scalars: the same JSON type and equal. Anything else (unknown types): False.
+    """
+    kind = _kind_of(desired)
+    if kind != _kind_of(live) or kind == "other":
+        return False
+    if kind == "map":
+        return all(key in live and is_subset(value, live[key]) for key, value in desired.items())
+    if kind == "list":
+        return len(desired) == len(live) and all(is_subset(item, live_item) for item, live_item in zip(desired, live))
+    return desired == live
+
+
+def is_same(left, right):
+    """Strict deep equality (subset both ways)."""
+    return is_subset(left, right) and is_subset(right, left)
+
+
+def _without(obj, top=(), metadata=(), annotations=()):
+    """A copy of obj without some top-level, metadata and annotation keys (plain dicts, obj untouched)."""
+    copy = {key: value for key, value in obj.items() if key not in top}
+    meta = obj.get("metadata")
+    if isinstance(meta, Mapping):
+        meta = {key: value for key, value in meta.items() if key not in metadata}
+        if isinstance(meta.get("annotations"), Mapping):
+            meta["annotations"] = {key: value for key, value in meta["annotations"].items() if key not in annotations}
+            if not meta["annotations"]:
+                del meta["annotations"]
+        copy["metadata"] = meta
+    return copy
+
+
+def object_key(obj, api_version=None, kind=None):
+    """(apiVersion, kind, namespace, name) of a manifest; api_version/kind fill in what a list item lacks."""
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else {}
+    return (obj.get("apiVersion") or api_version, obj.get("kind") or kind, meta.get("namespace") or None, meta.get("name"))
+
+
+def index_live(live):
+    """{key: live object} from a mapping '<apiVersion>/<Kind>' -> list of live objects (as the k8s lookup lists them)."""
+    if not isinstance(live, Mapping):
+        raise K8sChangesError("live must be a mapping of '<apiVersion>/<Kind>' to lists of objects, got %s" % type(live).__name__)
+    index = {}
+    for type_key, items in live.items():
+        if not isinstance(type_key, str) or "/" not in type_key:
+            raise K8sChangesError("live key %r is not '<apiVersion>/<Kind>' (for example 'apps/v1/Deployment')" % (type_key,))
+        api_version, kind = type_key.rsplit("/", 1)
+        for item in items or []:
+            if isinstance(item, Mapping):
+                index[object_key(item, api_version, kind)] = item
+    return index
+
+
+def _last_applied(live):
+    meta = live.get("metadata") if isinstance(live.get("metadata"), Mapping) else {}
+    annotations = meta.get("annotations") if isinstance(meta.get("annotations"), Mapping) else {}
+    text = annotations.get(LAST_APPLIED_ANNOTATION)
+    if not isinstance(text, str):
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, Mapping) else None
+
+
+def is_satisfied(desired, live):
+    """True only when applying `desired` over `live` could not change anything (see the module docstring)."""
+    if not isinstance(desired, Mapping) or not isinstance(live, Mapping):
+        return False
+    last_applied = _last_applied(live)
+    if last_applied is None:
+        return False
+    is_secret = desired.get("kind") == "Secret"
+    ignore_top = SERVER_TOP_LEVEL_FIELDS | (frozenset(SECRET_DATA_FIELDS) if is_secret else frozenset())
+    wanted = _without(desired, top=ignore_top, metadata=SERVER_METADATA_FIELDS, annotations=(LAST_APPLIED_ANNOTATION,))
+    if is_secret:
+        if "stringData" in desired:
+            return False  # stringData is write-only: nothing live to compare it with
+        expected = ((desired.get("metadata") or {}).get("annotations") or {}).get(SECRET_HASH_ANNOTATION)
+        if not isinstance(expected, str) or expected != secret_hash(desired.get("data")):
+            return False
+        if secret_hash(live.get("data")) != expected:
+            return False
+    previous = _without(last_applied, top=ignore_top, metadata=SERVER_METADATA_FIELDS, annotations=(LAST_APPLIED_ANNOTATION,))
+    # apiVersion and kind found the live object (list items come without them)
+    fields = {key: value for key, value in wanted.items() if key not in ("apiVersion", "kind")}
+    return is_same(wanted, previous) and is_subset(fields, live)
+
+
+def changed_objects(definitions, live):
+    """The definitions (in their order) that the live objects do not satisfy.
+
+    definitions: the rendered manifests; live: mapping '<apiVersion>/<Kind>' -> list of live objects.
+    """
+    if not isinstance(definitions, (list, tuple)):
+        raise K8sChangesError("definitions must be a list of manifests, got %s" % type(definitions).__name__)
+    index = index_live(live)
+    changed = []
+    for definition in definitions:
+        if not isinstance(definition, Mapping):
+            raise K8sChangesError("every definition must be a mapping, got %s" % type(definition).__name__)
+        if not is_satisfied(definition, index.get(object_key(definition))):
+            changed.append(definition)
+    return changed

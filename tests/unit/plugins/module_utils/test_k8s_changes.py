@@ -1,0 +1,199 @@
+"""Unit tests of plugins/module_utils/k8s_changes.py and the loyalty.platform.k8s_changed filter.
+
+The invariant that matters: whenever the rendered object is not a subset of the live one,
+or was not the last one applied, the object is reported as changed (a false "unchanged"
+would lose a change; a false "changed" only costs a no-op apply).
+"""
+
+import copy
+import json
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.loyalty.platform.plugins.filter.k8s_changed import FilterModule
+from ansible_collections.loyalty.platform.plugins.module_utils.k8s_changes import (
+    LAST_APPLIED_ANNOTATION,
+    SECRET_HASH_ANNOTATION,
+    K8sChangesError,
+    changed_objects,
+    is_satisfied,
+    is_subset,
+    secret_hash,
+)
+
+DEPLOYMENT = {
+    "apiVersion": "apps/v1",
+    "kind": "Deployment",
+    "metadata": {"name": "user-service-blue", "namespace": "demo", "labels": {"app": "user-service", "color": "blue"}},
+    "spec": {
+        "replicas": 2,
+        "template": {"spec": {"containers": [{"name": "user-service", "image": "repo/user-service:1.0.0",
+                                              "ports": [{"name": "http", "containerPort": 8080}]}]}},
+    },
+}
+
+
+def applied(desired, **server_fields):
+    """What the API holds after kubernetes.core applied `desired`: the annotation, server fields, defaults."""
+    live = copy.deepcopy(desired)
+    live.pop("apiVersion", None)  # list items come without apiVersion and kind
+    live.pop("kind", None)
+    live["metadata"].setdefault("annotations", {})[LAST_APPLIED_ANNOTATION] = json.dumps(
+        desired, separators=(",", ":"), sort_keys=True)
+    live["metadata"].update({"uid": "0a1b", "resourceVersion": "42", "creationTimestamp": "2025-01-01T00:00:00Z"})
+    live["status"] = {"observedGeneration": 1}
+    live.update(server_fields)
+    return live
+
+
+def live_index(*objects, type_key="apps/v1/Deployment"):
+    return {type_key: list(objects)}
+
+
+def test_an_applied_object_with_server_defaults_is_unchanged():
+    live = applied(DEPLOYMENT)
+    live["spec"]["progressDeadlineSeconds"] = 600
+    live["spec"]["template"]["spec"]["containers"][0]["terminationMessagePath"] = "/dev/termination-log"
+    assert changed_objects([DEPLOYMENT], live_index(live)) == []
+
+
+def test_a_missing_object_is_changed():
+    assert changed_objects([DEPLOYMENT], {}) == [DEPLOYMENT]
+    assert changed_objects([DEPLOYMENT], live_index()) == [DEPLOYMENT]
+
+
+def test_an_object_with_another_name_or_namespace_does_not_count():
+    other = copy.deepcopy(DEPLOYMENT)
+    other["metadata"]["namespace"] = "elsewhere"
+    assert changed_objects([DEPLOYMENT], live_index(applied(other))) == [DEPLOYMENT]
+
+
+def test_a_different_value_is_changed():
+    live = applied(DEPLOYMENT)
+    live["spec"]["template"]["spec"]["containers"][0]["image"] = "repo/user-service:0.9.0"  # edited behind our back
+    assert changed_objects([DEPLOYMENT], live_index(live)) == [DEPLOYMENT]
+
+
+def test_a_field_dropped_from_the_template_is_changed():
+    # live still holds the label, and the last apply had it: the next apply removes it
+    previous = copy.deepcopy(DEPLOYMENT)
+    previous["metadata"]["labels"]["tier"] = "backend"
+    assert changed_objects([DEPLOYMENT], live_index(applied(previous))) == [DEPLOYMENT]
+
+
+def test_without_the_last_applied_annotation_it_is_changed():
+    live = applied(DEPLOYMENT)
+    del live["metadata"]["annotations"][LAST_APPLIED_ANNOTATION]
+    assert changed_objects([DEPLOYMENT], live_index(live)) == [DEPLOYMENT]
+    live["metadata"]["annotations"][LAST_APPLIED_ANNOTATION] = "{not json"
+    assert changed_objects([DEPLOYMENT], live_index(live)) == [DEPLOYMENT]
+
+
+def test_types_are_compared_strictly():
+    assert not is_subset(True, 1)
+    assert not is_subset(1, True)
+    assert not is_subset(1, 1.0)
+    assert not is_subset("1", 1)
+    assert not is_subset([1, 2], [1, 2, 3])
+    assert not is_subset({"a": None}, {})
+    assert is_subset({"a": [{"b": 1}]}, {"a": [{"b": 1, "c": 2}], "d": 3})
+
+
+def test_the_order_of_the_input_is_kept():
+    config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "demo"}, "data": {"k": "v"}}
+    live = {"apps/v1/Deployment": [applied(DEPLOYMENT)], "v1/ConfigMap": []}
+    changed_deployment = dict(DEPLOYMENT, spec=dict(DEPLOYMENT["spec"], replicas=3))
+    assert changed_objects([changed_deployment, config], live) == [changed_deployment, config]
+
+
+def test_a_namespace_is_matched_without_a_namespace():
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "demo", "labels": {"a": "b"}}}
+    assert changed_objects([namespace], {"v1/Namespace": [applied(namespace)]}) == []
+
+
+def secret(**data):
+    return {
+        "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+        "metadata": {"name": "user-service-secrets", "namespace": "demo", "annotations": {SECRET_HASH_ANNOTATION: secret_hash(data)}},
+        "data": data,
+    }
+
+
+def test_secrets_are_compared_by_the_hash_of_their_data():
+    desired = secret(password="c2VjcmV0")
+    assert changed_objects([desired], {"v1/Secret": [applied(desired)]}) == []
+    rotated = secret(password="bmV3")
+    assert changed_objects([rotated], {"v1/Secret": [applied(desired)]}) == [rotated]
+    # edited by hand: the annotation still matches, the live data does not
+    tampered = applied(desired)
+    tampered["data"]["password"] = "dGFtcGVyZWQ="
+    assert changed_objects([desired], {"v1/Secret": [tampered]}) == [desired]
+    # a stale annotation (not the hash of the data sent) never counts as unchanged
+    stale = copy.deepcopy(desired)
+    stale["data"]["password"] = "b3RoZXI="
+    assert changed_objects([stale], {"v1/Secret": [applied(stale)]}) == [stale]
+    # no annotation: changed
+    bare = copy.deepcopy(desired)
+    del bare["metadata"]["annotations"]
+    assert changed_objects([bare], {"v1/Secret": [applied(bare)]}) == [bare]
+
+
+def test_the_filter_plugin_wraps_errors():
+    k8s_changed = FilterModule().filters()["k8s_changed"]
+    assert k8s_changed([DEPLOYMENT], live_index(applied(DEPLOYMENT))) == []
+    with pytest.raises(AnsibleFilterError, match="apps/v1/Deployment"):
+        k8s_changed([DEPLOYMENT], {"Deployment": []})
+    with pytest.raises(AnsibleFilterError, match="list of manifests"):
+        k8s_changed(DEPLOYMENT, {})
+    with pytest.raises(K8sChangesError):
+        changed_objects([DEPLOYMENT], [])
+
+
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.floats(-2, 2, allow_nan=False), st.text("ab1", max_size=2))
+KEYS = st.text("abc", min_size=1, max_size=2)
+VALUES = st.recursive(
+    SCALARS,
+    lambda children: st.one_of(st.lists(children, max_size=3), st.dictionaries(KEYS, children, max_size=3)),
+    max_leaves=12,
+)
+SPECS = st.dictionaries(KEYS, VALUES, max_size=4)
+
+
+def manifest(spec):
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "demo"}, "spec": spec}
+
+
+@settings(max_examples=300, deadline=None)
+@given(desired_spec=SPECS, live_spec=SPECS, last_spec=SPECS)
+def test_not_a_subset_of_live_or_not_the_last_applied_means_changed(desired_spec, live_spec, last_spec):
+    desired, last = manifest(desired_spec), manifest(last_spec)
+    live = applied(last)
+    live["spec"] = live_spec
+    result = changed_objects([desired], {"v1/ConfigMap": [live]})
+    if not is_subset(desired_spec, live_spec) or json.loads(json.dumps(desired_spec)) != last_spec:
+        assert result == [desired]
+    if result == []:
+        assert is_satisfied(desired, live)
+
+
+@settings(max_examples=200, deadline=None)
+@given(desired_spec=SPECS, extra=SPECS)
+def test_an_applied_object_with_extra_live_fields_is_unchanged(desired_spec, extra):
+    desired = manifest(desired_spec)
+    live = applied(desired)
+    live["spec"] = dict(extra, **copy.deepcopy(desired_spec))
+    assert changed_objects([desired], {"v1/ConfigMap": [live]}) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(desired_spec=SPECS, live_spec=SPECS)
+def test_subset_is_reflexive_and_detects_every_difference(desired_spec, live_spec):
+    assert is_subset(desired_spec, copy.deepcopy(desired_spec))
+    assume(desired_spec != live_spec)
+    if is_subset(desired_spec, live_spec):
+        # live may only add keys to mappings, never change a value
+        assert all(key in live_spec for key in desired_spec)
