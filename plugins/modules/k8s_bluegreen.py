@@ -380,15 +380,8 @@ from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions imp
 
 from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.api import KubeApi
 from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.errors import BlueGreenError
+from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.gates import GATE_SPEC
 from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.switch import default_holder, run_switch
-
-GATE_SPEC = dict(
-    name=dict(type="str", required=True),
-    query=dict(type="str", required=True),
-    threshold=dict(type="float", required=True),
-    comparison=dict(type="str", default="<=", choices=["<", "<=", ">", ">=", "==", "!="]),
-    allow_empty=dict(type="bool", default=False),
-)
 
 
 def argument_spec():

@@ -228,7 +228,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.errors import BlueGreenError
 from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.gates import prometheus_fetcher
-from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.watch import GATE_SPEC, summary, watch_gates
+from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.gates import GATE_SPEC
+from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.watch import summary, watch_gates
 
 
 def argument_spec():

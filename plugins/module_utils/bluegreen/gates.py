@@ -34,6 +34,15 @@ COMPARISONS = {
 
 PLACEHOLDERS = ("color", "previous_color", "namespace", "service")
 
+# The argument spec of one gate, shared by every module that takes gates.
+GATE_SPEC = dict(
+    name=dict(type="str", required=True),
+    query=dict(type="str", required=True),
+    threshold=dict(type="float", required=True),
+    comparison=dict(type="str", default="<=", choices=list(COMPARISONS)),
+    allow_empty=dict(type="bool", default=False),
+)
+
 
 def render_query(query, **values):
     for key in PLACEHOLDERS:

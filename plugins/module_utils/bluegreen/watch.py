@@ -14,16 +14,7 @@ from __future__ import annotations
 import time
 
 from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.errors import BlueGreenError
-from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.gates import COMPARISONS, evaluate_gates
-
-# The argument spec of one gate, as k8s_bluegreen takes it.
-GATE_SPEC = dict(
-    name=dict(type="str", required=True),
-    query=dict(type="str", required=True),
-    threshold=dict(type="float", required=True),
-    comparison=dict(type="str", default="<=", choices=list(COMPARISONS)),
-    allow_empty=dict(type="bool", default=False),
-)
+from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.gates import evaluate_gates
 
 
 def validate_schedule(duration, interval):

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen import watch
+from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen import gates, watch
 from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.errors import BlueGreenError
 
 GATE = {"name": "error-rate", "query": 'rate{color="{color}"}', "threshold": 0.05, "comparison": "<="}
@@ -100,7 +100,8 @@ def test_invalid_schedules_are_refused(duration, interval, message):
 
 
 def test_gate_spec_offers_the_same_comparisons_as_the_gates():
-    assert watch.GATE_SPEC["comparison"]["choices"] == ["<", "<=", ">", ">=", "==", "!="]
+    assert gates.GATE_SPEC["comparison"]["choices"] == ["<", "<=", ">", ">=", "==", "!="]
+    assert gates.GATE_SPEC["comparison"]["choices"] == list(gates.COMPARISONS)
 
 
 @given(st.integers(min_value=0, max_value=3600), st.integers(min_value=1, max_value=600))
