@@ -126,6 +126,7 @@ class Service:
         self.port = port_of(self.name)
         self.log = os.path.join(LOG_DIR, self.name + ".log")
         self.pidfile = os.path.join(RUN_DIR, self.name + ".pid")
+        self.portfile = os.path.join(RUN_DIR, self.name + ".port")
 
     def pid(self):
         try:
@@ -137,6 +138,18 @@ class Service:
 
     def running(self):
         return self.pid() is not None
+
+    def recorded_port(self):
+        """The port the running copy was started on (None when unknown)."""
+        try:
+            with open(self.portfile, encoding="utf-8") as handle:
+                return int(handle.read().strip())
+        except (OSError, ValueError):
+            return None
+
+    def record_port(self):
+        with open(self.portfile, "w", encoding="utf-8") as handle:
+            handle.write(str(self.port))
 
     def command(self):
         raise SandboxError("%s has no command" % self.name)
@@ -461,10 +474,17 @@ def up():
         raise SandboxError("\n".join(
             "port %d on %s, needed by %s, is already in use: free it or move %s with %s=<port>" % (
                 svc.port, HOST, svc.name, svc.name, PORTS[svc.name][0]) for svc in taken))
+    # A copy already running on another port would leave .sandbox/env pointing at the wrong place.
+    moved = [svc for svc in services if svc not in to_start and svc.recorded_port() != svc.port]
+    if moved:
+        raise SandboxError("\n".join(
+            "%s already runs on port %s, not on %d as %s asks: run `make sandbox-down` first to move it" % (
+                svc.name, svc.recorded_port() or "unknown", svc.port, PORTS[svc.name][0]) for svc in moved))
     started = []
     try:
         for svc in to_start:
             svc.start()
+            svc.record_port()
             started.append(svc)
             print("started %-12s on %s:%d" % (svc.name, HOST, svc.port))
         write_env(creds)

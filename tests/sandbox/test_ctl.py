@@ -97,6 +97,16 @@ def test_up_twice_runs_one_copy_and_down_stops_all(private_sandbox):
         assert handle.read().startswith("$ANSIBLE_VAULT;")
     assert requests.get("http://127.0.0.1:%s/-/ready" % env["SANDBOX_PROMETHEUS_PORT"], timeout=5).ok
 
+    # Asking for another port while a copy runs must not rewrite .sandbox/env to a port nobody listens on.
+    running_port = env["SANDBOX_K8S_PORT"]
+    env["SANDBOX_K8S_PORT"] = str(free_ports(1)[0])
+    moved = ctl("up")
+    assert moved.returncode != 0
+    assert "SANDBOX_K8S_PORT" in moved.stderr and "sandbox-down" in moved.stderr
+    with open(os.path.join(env["SANDBOX_DIR"], "env"), encoding="utf-8") as handle:
+        assert handle.read() == exported
+    env["SANDBOX_K8S_PORT"] = running_port
+
     down = ctl("down")
     assert down.returncode == 0
     for variable in VARIABLES:
