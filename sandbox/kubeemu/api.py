@@ -232,6 +232,9 @@ class Api:
             md.pop("generation", None)
         if rdef.has_status and not internal:
             body.pop("status", None)
+        if rdef.has_status and not rdef.custom:
+            # Built-in kinds serialise an empty status struct from the moment they exist.
+            body.setdefault("status", {})
         obj = self.present(rdef, body)
         apply_defaults(rdef, obj, None, self.emu.allocator)
         if not internal:

@@ -27,6 +27,16 @@ def _utc(seconds_ago=0):
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _status_field(obj, field):
+    """A status field of a read object, 0 while the server has not filled it in (or status is absent)."""
+    status = obj.to_dict().get("status") or {}
+    return status.get(field) or 0
+
+
+def _ready_replicas(deployment):
+    return _status_field(deployment, "readyReplicas")
+
+
 class Group:
     """Four Services, each with a blue and a green Deployment, built and read back with the kubernetes client."""
 
@@ -70,7 +80,7 @@ class Group:
         deadline = time.monotonic() + timeout
         while True:
             by_name = dict((d.metadata.name, d) for d in self.deployments.get(namespace=self.namespace).items)
-            pending = [name for name in names if name not in by_name or (by_name[name].status.readyReplicas or 0) < (by_name[name].spec.replicas or 0)]
+            pending = [name for name in names if name not in by_name or _ready_replicas(by_name[name]) < (by_name[name].spec.replicas or 0)]
             if not pending:
                 return
             assert time.monotonic() < deadline, "Deployments never became ready: %s" % pending
@@ -410,7 +420,7 @@ def test_info_reports_colors_replicas_hpa_and_lease(group, run_playbook, emulato
     emulator.set_hpa(namespace, "user-service-blue", 4)
     group.wait_ready(["user-service-blue"])
     deadline = time.monotonic() + 20
-    while (group.hpas.get(namespace=namespace, name="user-service-blue").status.currentReplicas or 0) != 4:
+    while (_status_field(group.hpas.get(namespace=namespace, name="user-service-blue"), "currentReplicas")) != 4:
         assert time.monotonic() < deadline, "the emulated HPA never scaled to 4"
         time.sleep(0.1)
     group.wait_ready(["user-service-blue"])
