@@ -31,7 +31,9 @@ options:
       - The live objects, as a mapping of C(<apiVersion>/<Kind>) (for example C(apps/v1/Deployment), C(v1/Namespace))
         to the list of objects of that type. List items without C(apiVersion) and C(kind) take them from the key.
       - A manifest whose type is missing from the mapping has no live object, so it counts as changed.
-    type: dict
+      - The mapping may also be given as its JSON text (C(to_json)). A playbook that keeps a large listing
+        between tasks can hold it as one string, which Ansible copies for free wherever it copies variables.
+    type: raw
     required: true
 author:
   - Loyalty platform team (@loyalty-platform)

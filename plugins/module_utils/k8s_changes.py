@@ -116,7 +116,16 @@ def object_key(obj, api_version=None, kind=None):
 
 
 def index_live(live):
-    """{key: live object} from a mapping '<apiVersion>/<Kind>' -> list of live objects (as the k8s lookup lists them)."""
+    """{key: live object} from a mapping '<apiVersion>/<Kind>' -> list of live objects (as the k8s lookup lists them).
+
+    The mapping may also come as its JSON text: a playbook can keep a large listing as one string,
+    which Ansible copies for free where it would deep-copy a structure (each template lookup does).
+    """
+    if isinstance(live, str):
+        try:
+            live = json.loads(live)
+        except ValueError as exc:
+            raise K8sChangesError("live is text but not JSON (%s): pass the mapping, or its to_json" % exc) from exc
     if not isinstance(live, Mapping):
         raise K8sChangesError("live must be a mapping of '<apiVersion>/<Kind>' to lists of objects, got %s" % type(live).__name__)
     index = {}
@@ -170,7 +179,7 @@ def is_satisfied(desired, live):
 def changed_objects(definitions, live):
     """The definitions (in their order) that the live objects do not satisfy.
 
-    definitions: the rendered manifests; live: mapping '<apiVersion>/<Kind>' -> list of live objects.
+    definitions: the rendered manifests; live: mapping '<apiVersion>/<Kind>' -> list of live objects, or its JSON text.
     """
     if not isinstance(definitions, (list, tuple)):
         raise K8sChangesError("definitions must be a list of manifests, got %s" % type(definitions).__name__)

@@ -11,6 +11,7 @@ import copy
 import hashlib
 import json
 import os
+import re
 
 import jinja2
 import pytest
@@ -35,8 +36,11 @@ def _bool(value):
     return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
 
 
-def _lookup(kind, name, default=""):
-    assert kind == "ansible.builtin.env", kind
+@jinja2.pass_context
+def _lookup(context, kind, name, default=""):
+    assert kind in ("ansible.builtin.env", "ansible.builtin.vars"), kind
+    if kind == "ansible.builtin.vars":
+        return context.get(name, default)
     return os.environ.get(name, default)
 
 
@@ -51,6 +55,7 @@ def make_env():
     env.filters["hash"] = lambda text, algorithm: hashlib.new(algorithm, str(text).encode()).hexdigest()
     env.filters["bool"] = _bool
     env.tests["changed"] = lambda result: bool(result.get("changed"))
+    env.tests["ansible.builtin.match"] = lambda value, pattern: re.match(pattern, str(value)) is not None
     env.globals["lookup"] = _lookup
     return env
 
@@ -404,3 +409,64 @@ def test_secret_hash_annotation_matches_the_filter_s_hash_and_follows_the_values
     assert find(other["secrets"], "Secret", "user-service-secrets")["metadata"]["annotations"]["loyalty.platform/secret-hash"] != annotation
     for value in SECRETS.values():
         assert value not in annotation
+
+
+def preflight_problems(environment, **overrides):
+    """What tasks/preflight.yml fails with: the messages templates/preflight.j2 lists."""
+    context = variables(environment, **overrides)
+    context["_eks_apps_resolved"] = yaml.safe_load(render("services.yml.j2", context)) or []
+    return json.loads(render("preflight.j2", context))
+
+
+@pytest.mark.parametrize("environment", ["production", "staging", "local"])
+def test_every_environment_passes_the_preflight(environment):
+    assert preflight_problems(environment) == []
+
+
+def test_the_preflight_reports_every_problem_at_once_naming_the_variable_and_file():
+    problems = preflight_problems(
+        "production",
+        eks_apps_image_tag="latest",
+        eks_apps_pdb_min_available=7,
+        vault_loyalty_redis_password="",
+        eks_apps_ingress_certificate_arn="none",
+        eks_apps_network_policy_egress_cidrs=[],
+        eks_apps_services=[{"name": "user-service"}, {"name": "Bad_Name"}, {"name": "user-service", "max_replicas": 3}],
+    )
+    assert len(problems) == 8, problems
+    where = "inventories/production/group_vars/all/eks_apps.yml"
+    expected = [
+        'eks_apps_services: "Bad_Name" not a DNS-1123 label',
+        "eks_apps_services lists user-service more than once",
+        "vault_loyalty_redis_password is missing or empty: add it to inventories/production/group_vars/all/vault.yml",
+        "replicas below eks_apps_pdb_min_available (7) for user-service (6), Bad_Name (6), user-service (6)",
+        "HPA maximum below the minimum for user-service (replicas 6, max_replicas 3)",
+        'image tag empty or latest for user-service ("latest"), Bad_Name ("latest"), user-service ("latest")',
+        'eks_apps_ingress_certificate_arn is "none": production serves HTTPS only',
+        "eks_apps_network_policy_egress_cidrs is empty",
+    ]
+    for fragment, problem in zip(expected, problems):
+        assert fragment in problem, (fragment, problem)
+    for problem in problems[3:]:
+        assert where in problem, problem
+
+
+@pytest.mark.parametrize("overrides, fragment", [
+    pytest.param({"loyalty_environment": "prod"}, 'loyalty_environment (eks_apps_environment) is "prod": set it to one of production, staging, local',
+                 id="environment"),
+    pytest.param({"eks_apps_namespace": "Loyalty"}, 'eks_apps_namespace "Loyalty" is not a DNS-1123 label', id="namespace"),
+    pytest.param({"eks_apps_namespace": "a" * 64}, "is not a DNS-1123 label", id="namespace-too-long"),
+    pytest.param({"eks_apps_services": [{"name": "s" * 58}]}, "of at most 57 characters", id="service-name-too-long"),
+    pytest.param({"eks_apps_ingress_host": ""}, "eks_apps_ingress_host is empty", id="ingress-host"),
+    pytest.param({"eks_apps_image_tag": " "}, 'image tag empty for user-service ("")', id="blank-tag"),
+])
+def test_each_preflight_problem_alone(overrides, fragment):
+    problems = preflight_problems("local", **overrides)
+    assert len(problems) == 1 and fragment in problems[0], problems
+
+
+def test_the_vault_and_tags_of_absent_services_are_not_required():
+    services = [{"name": "user-service", "state": "absent", "image_tag": ""}]
+    assert preflight_problems("production", eks_apps_services=services, vault_loyalty_jwt_secret="") == []
+    assert preflight_problems("local", eks_apps_ingress_enabled=False, eks_apps_ingress_host="") == []
+    assert preflight_problems("local", eks_apps_network_policy_enabled=False, eks_apps_network_policy_egress_cidrs=[]) == []

@@ -142,6 +142,18 @@ def test_secrets_are_compared_by_the_hash_of_their_data():
     assert changed_objects([bare], {"v1/Secret": [applied(bare)]}) == [bare]
 
 
+def test_the_live_listing_may_come_as_its_json_text():
+    live = applied(DEPLOYMENT)
+    assert changed_objects([DEPLOYMENT], json.dumps(live_index(live))) == []
+    changed = copy.deepcopy(DEPLOYMENT)
+    changed["spec"]["replicas"] = 3
+    assert changed_objects([changed], json.dumps(live_index(live))) == [changed]
+    with pytest.raises(K8sChangesError, match="not JSON"):
+        changed_objects([DEPLOYMENT], "{not json")
+    with pytest.raises(K8sChangesError, match="mapping"):
+        changed_objects([DEPLOYMENT], "[]")
+
+
 def test_the_filter_plugin_wraps_errors():
     k8s_changed = FilterModule().filters()["k8s_changed"]
     assert k8s_changed([DEPLOYMENT], live_index(applied(DEPLOYMENT))) == []
