@@ -54,6 +54,7 @@ def make_env():
     env.filters["b64encode"] = lambda text: base64.b64encode(str(text).encode()).decode()
     env.filters["hash"] = lambda text, algorithm: hashlib.new(algorithm, str(text).encode()).hexdigest()
     env.filters["bool"] = _bool
+    env.filters["ansible.builtin.from_yaml"] = yaml.safe_load
     env.tests["changed"] = lambda result: bool(result.get("changed"))
     env.tests["ansible.builtin.match"] = lambda value, pattern: re.match(pattern, str(value)) is not None
     env.globals["lookup"] = _lookup
@@ -414,8 +415,9 @@ def test_secret_hash_annotation_matches_the_filter_s_hash_and_follows_the_values
 def preflight_problems(environment, **overrides):
     """What tasks/preflight.yml fails with: the messages templates/preflight.j2 lists."""
     context = variables(environment, **overrides)
-    context["_eks_apps_resolved"] = yaml.safe_load(render("services.yml.j2", context)) or []
-    return json.loads(render("preflight.j2", context))
+    out = json.loads(render("preflight.j2", context))
+    assert out["services"] == (yaml.safe_load(render("services.yml.j2", context)) or [])
+    return out["problems"]
 
 
 @pytest.mark.parametrize("environment", ["production", "staging", "local"])
