@@ -170,6 +170,30 @@ def test_absent_removes_one_service_and_a_dropped_service_stays(apps, kube_clien
     assert_ok(again)
     assert again.changed() == 0
 
+    # A run of removals alone deletes, then changes nothing, and never writes the namespace.
+    namespace_version = get(kube_client, "v1", "Namespace", None, namespace).metadata.resourceVersion
+    only_absent = [{"name": "rewards-service", "state": "absent"}]
+    first, second = apps(eks_apps_services=only_absent), apps(eks_apps_services=only_absent)
+    assert_ok(first)
+    assert_ok(second)
+    assert first.changed() == 1 and second.changed() == 0
+    objects = listing(kube_client, namespace)
+    assert not [key for key in objects if key[1].startswith("rewards-service")], objects
+    assert len([key for key in objects if key[1].startswith("user-service")]) == PER_SERVICE
+    assert get(kube_client, "v1", "Namespace", None, namespace).metadata.resourceVersion == namespace_version
+
+
+def test_an_empty_service_list_touches_nothing(apps, kube_client, namespace, emulator):
+    missing = namespace + "-none"
+    before = emulator.stats()
+    result = apps(eks_apps_namespace=missing, eks_apps_services=[])
+    after = emulator.stats()
+    assert_ok(result)
+    assert result.changed() == 0
+    assert after["writes"] == before["writes"]
+    names = [item.metadata.name for item in kube_client.resources.get(api_version="v1", kind="Namespace").get().items]
+    assert namespace in names and missing not in names
+
 
 def test_the_service_is_created_once_and_never_re_pointed(apps, kube_client, namespace):
     assert_ok(apps())
