@@ -23,7 +23,7 @@ REPO_ROOT = os.path.dirname(BENCH_DIR)
 sys.path.insert(0, BENCH_DIR)
 sys.path.insert(0, os.path.join(REPO_ROOT, ".collections"))
 
-from benchlib import EmulatorStats, read_sandbox_env  # noqa: E402  pylint: disable=wrong-import-position
+from benchlib import EmulatorStats, run_standalone  # noqa: E402  pylint: disable=wrong-import-position
 
 SIZES = (4, 40)
 ROUNDS = 3
@@ -176,8 +176,4 @@ def run(ctx):
 
 
 if __name__ == "__main__":
-    class _Ctx:  # pylint: disable=too-few-public-methods
-        repo_root = REPO_ROOT
-        sandbox = read_sandbox_env()
-
-    print(json.dumps(run(_Ctx()), indent=2))
+    run_standalone(run)

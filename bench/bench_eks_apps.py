@@ -24,7 +24,7 @@ BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(BENCH_DIR)
 sys.path.insert(0, BENCH_DIR)
 
-from benchlib import EmulatorStats, read_sandbox_env, run_playbook  # noqa: E402  pylint: disable=wrong-import-position
+from benchlib import EmulatorStats, run_playbook, run_standalone  # noqa: E402  pylint: disable=wrong-import-position
 
 OURS = os.path.join(REPO_ROOT, "playbooks", "apps.yml")
 BASELINE = os.path.join(BENCH_DIR, "eks_apps_naive.yml")
@@ -103,8 +103,4 @@ def run(ctx):
 
 
 if __name__ == "__main__":
-    class _Ctx:  # pylint: disable=too-few-public-methods
-        repo_root = REPO_ROOT
-        sandbox = read_sandbox_env()
-
-    print(json.dumps(run(_Ctx()), indent=2))
+    run_standalone(run)

@@ -6,7 +6,6 @@ so the ratio is the emulator's own overhead (routing, store, selectors, serialis
 """
 
 import http.server
-import json
 import os
 import sys
 import threading
@@ -16,7 +15,7 @@ import uuid
 import requests
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import read_sandbox_env  # noqa: E402  pylint: disable=wrong-import-position
+from benchlib import run_standalone  # noqa: E402  pylint: disable=wrong-import-position
 
 ROUNDS = 300
 
@@ -86,7 +85,4 @@ def run(ctx):
 
 
 if __name__ == "__main__":
-    class _Ctx:  # pylint: disable=too-few-public-methods
-        sandbox = read_sandbox_env()
-
-    print(json.dumps(run(_Ctx()), indent=2))
+    run_standalone(run)

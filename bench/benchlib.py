@@ -1,5 +1,6 @@
 """Helpers shared by the benchmarks: sandbox endpoints, the emulator's request counter, timing."""
 
+import json
 import os
 import shlex
 import subprocess
@@ -23,6 +24,19 @@ def read_sandbox_env(path=os.path.join(REPO_ROOT, ".sandbox", "env")):
                 parts = shlex.split(raw)
                 values[name] = parts[0] if parts else ""
     return values
+
+
+class Context:  # pylint: disable=too-few-public-methods
+    """What a benchmark's run(ctx) gets: where the repository is and the sandbox endpoints."""
+
+    def __init__(self):
+        self.repo_root = REPO_ROOT
+        self.sandbox = read_sandbox_env()
+
+
+def run_standalone(run):
+    """`python bench/bench_<name>.py`: one benchmark's figures as JSON, without bench/run.py's table."""
+    print(json.dumps(run(Context()), indent=2))
 
 
 class EmulatorStats:

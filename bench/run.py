@@ -16,15 +16,7 @@ BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(BENCH_DIR)
 sys.path.insert(0, BENCH_DIR)
 
-
-class Context:
-    """What a benchmark gets: the sandbox endpoints and where the repository is."""
-
-    def __init__(self):
-        from benchlib import read_sandbox_env  # pylint: disable=import-outside-toplevel
-
-        self.repo_root = REPO_ROOT
-        self.sandbox = read_sandbox_env(os.path.join(REPO_ROOT, ".sandbox", "env"))
+from benchlib import Context  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def machine():
