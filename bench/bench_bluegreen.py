@@ -6,7 +6,7 @@ plus the module end to end through ansible-playbook (that figure includes Ansibl
 Baseline: the guide's blue-green-deploy.sh switch: one plain selector patch per Service, sequential, no checks,
 done with the kubernetes client.
 
-The emulator counts requests (discovery excluded, it is cached by the client). Expected: ours makes N + 10 requests
+The fault proxy counts requests (discovery excluded, it is cached by the client). Expected: ours makes N + 10 requests
 (1 per Service plus 10 per switch), the baseline N. Timings are printed, not asserted.
 """
 
@@ -23,7 +23,7 @@ REPO_ROOT = os.path.dirname(BENCH_DIR)
 sys.path.insert(0, BENCH_DIR)
 sys.path.insert(0, os.path.join(REPO_ROOT, ".collections"))
 
-from benchlib import EmulatorStats, run_standalone  # noqa: E402  pylint: disable=wrong-import-position
+from benchlib import ApiStats, run_standalone  # noqa: E402  pylint: disable=wrong-import-position
 
 SIZES = (4, 40)
 ROUNDS = 3
@@ -124,7 +124,7 @@ def _playbook(ctx, namespace, names, color):
 
 
 def run(ctx):
-    stats = EmulatorStats(ctx.sandbox)
+    stats = ApiStats(ctx.sandbox)
     kube, core, make_api = _clients(ctx.sandbox)
     namespaces = []
     figures = {}

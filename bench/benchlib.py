@@ -1,14 +1,16 @@
-"""Helpers shared by the benchmarks: sandbox endpoints, the emulator's request counter, timing."""
+"""Helpers shared by the benchmarks: sandbox endpoints, the fault proxy's request counter, timing."""
 
 import json
 import os
 import shlex
 import subprocess
+import sys
 import time
 
-import requests
-
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO_ROOT, "sandbox"))
+
+from kubesandbox.control import Control  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def read_sandbox_env(path=os.path.join(REPO_ROOT, ".sandbox", "env")):
@@ -39,20 +41,17 @@ def run_standalone(run):
     print(json.dumps(run(Context()), indent=2))
 
 
-class EmulatorStats:
-    """Reads and resets the Kubernetes emulator's API request counter."""
+class ApiStats:
+    """Reads and resets the API request counter of the sandbox's fault proxy."""
 
     def __init__(self, sandbox):
-        self.url = sandbox["KUBEEMU_URL"].rstrip("/") + "/_emulator/stats"
-        self.headers = {"Authorization": "Bearer " + sandbox["KUBEEMU_TOKEN"]}
+        self.control = Control(sandbox)
 
     def reset(self):
-        requests.post(self.url + "/reset", headers=self.headers, timeout=10).raise_for_status()
+        self.control.reset_stats()
 
     def read(self):
-        response = requests.get(self.url, headers=self.headers, timeout=10)
-        response.raise_for_status()
-        return response.json()
+        return self.control.stats()
 
 
 def timed(func, *args, **kwargs):

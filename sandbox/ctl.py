@@ -5,17 +5,22 @@ machine's own services. Usage: python sandbox/ctl.py up|down|status
 """
 
 import argparse
+import hashlib
+import ipaddress
 import json
 import os
 import secrets
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+
+import yaml
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STATE_DIR = os.environ.get("SANDBOX_DIR") or os.path.join(REPO_ROOT, ".sandbox")
@@ -33,7 +38,14 @@ PORTS = {
     "moto": ("SANDBOX_MOTO_PORT", 25000),
     "prometheus": ("SANDBOX_PROMETHEUS_PORT", 29090),
     "alertmanager": ("SANDBOX_ALERTMANAGER_PORT", 29093),
-    "kubeemu": ("SANDBOX_K8S_PORT", 26443),
+    "etcd": ("SANDBOX_ETCD_PORT", 26379),
+    "etcd-peer": ("SANDBOX_ETCD_PEER_PORT", 26380),
+    "kube-apiserver": ("SANDBOX_APISERVER_PORT", 26446),
+    "kube-controller-manager": ("SANDBOX_KCM_PORT", 26257),
+    "kube-scheduler": ("SANDBOX_SCHEDULER_PORT", 26259),
+    "kwok": ("SANDBOX_KWOK_PORT", 26247),
+    # The fault proxy in front of kube-apiserver: the address every client's kubeconfig names.
+    "kubesandbox": ("SANDBOX_K8S_PORT", 26443),
 }
 
 
@@ -61,13 +73,25 @@ def port_in_use(port):
     return False
 
 
+def log_tail(path, lines=15):
+    """The last lines of a log, indented, for an error message."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - 16384))
+            tail = handle.read().decode("utf-8", "replace").splitlines()[-lines:]
+    except OSError:
+        return ""
+    return ("\n  last lines of %s:\n    " % path) + "\n    ".join(tail) if tail else ""
+
+
 def wait_for(check, timeout, what, log):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
             return
         time.sleep(0.1)
-    raise SandboxError("%s did not come up within %ss; see %s" % (what, timeout, log))
+    raise SandboxError("%s did not come up within %ss; see %s%s" % (what, timeout, log, log_tail(log)))
 
 
 def http_ok(url, token=None):
@@ -81,21 +105,24 @@ def http_ok(url, token=None):
         return False
 
 
+SECRET_NAMES = {
+    "pg_password": 18, "k8s_token": 24, "vault_password": 24, "app_db_password": 18, "redis_password": 18,
+    "jwt_secret": 32, "k8s_kcm_token": 24, "k8s_scheduler_token": 24, "k8s_kwok_token": 24,
+}
+
+
 def load_secrets():
     """Credentials are made once per sandbox and kept (0600) so restarts reuse the same data dir."""
     path = os.path.join(STATE_DIR, "secrets.json")
+    values = {}
     if os.path.exists(path):
         with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    values = {
-        "pg_password": secrets.token_urlsafe(18),
-        "k8s_token": secrets.token_urlsafe(24),
-        "vault_password": secrets.token_urlsafe(24),
-        "app_db_password": secrets.token_urlsafe(18),
-        "redis_password": secrets.token_urlsafe(18),
-        "jwt_secret": secrets.token_urlsafe(32),
-    }
-    write_private(path, json.dumps(values, indent=2))
+            values = json.load(handle)
+    missing = [name for name in SECRET_NAMES if name not in values]
+    for name in missing:
+        values[name] = secrets.token_urlsafe(SECRET_NAMES[name])
+    if missing:
+        write_private(path, json.dumps(values, indent=2))
     return values
 
 
@@ -120,10 +147,14 @@ class Service:
     """One background process with a pid file under .sandbox/run."""
 
     name = ""
+    start_timeout = 30
+
+    # Further ports the service opens beside its main one (names in PORTS).
+    extra_ports = ()
 
     def __init__(self, creds):
         self.creds = creds
-        self.port = port_of(self.name)
+        self.port = port_of(self.name) if self.name in PORTS else None
         self.log = os.path.join(LOG_DIR, self.name + ".log")
         self.pidfile = os.path.join(RUN_DIR, self.name + ".pid")
         self.portfile = os.path.join(RUN_DIR, self.name + ".port")
@@ -151,6 +182,11 @@ class Service:
         with open(self.portfile, "w", encoding="utf-8") as handle:
             handle.write(str(self.port))
 
+    def ports(self):
+        """(PORTS name, port) of every port this service listens on."""
+        named = [(self.name, self.port)] if self.port is not None else []
+        return named + [(name, port_of(name)) for name in self.extra_ports]
+
     def command(self):
         raise SandboxError("%s has no command" % self.name)
 
@@ -174,10 +210,14 @@ class Service:
 
         def check():
             if proc.poll() is not None:
-                raise SandboxError("%s exited at start (code %s); see %s" % (self.name, proc.returncode, self.log))
+                raise SandboxError("%s exited at start (code %s); see %s%s" % (self.name, proc.returncode, self.log, log_tail(self.log)))
             return self.ready()
 
-        wait_for(check, 30, self.name, self.log)
+        try:
+            wait_for(check, self.start_timeout, self.name, self.log)
+        except SandboxError:
+            self.stop()
+            raise
 
     def extra_env(self):
         return {}
@@ -225,11 +265,34 @@ class PostgreSQL(Service):
 
     def __init__(self, creds):
         super().__init__(creds)
-        self.base = os.path.join(STATE_DIR, "postgresql")
-        self.data = os.path.join(self.base, "data")
-        self.socket_dir = os.path.join(self.base, "run")
         # PostgreSQL refuses to run as root: drop to the postgres account when we are root.
         self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        self.link = os.path.join(STATE_DIR, "postgresql")
+        self._place(os.path.realpath(self.link))
+
+    def _place(self, base):
+        self.base = base
+        self.data = os.path.join(base, "data")
+        self.socket_dir = os.path.join(base, "run")
+        if base != os.path.join(os.path.realpath(STATE_DIR), "postgresql"):
+            # Relocated (see _relocate_if_unreachable): the postgres account writes its log there too.
+            self.log = os.path.join(base, "postgresql.log")
+
+    def _relocate_if_unreachable(self):
+        """The postgres account must reach its data directory. A clone in a folder it cannot enter (root's
+        0700 home, for one) keeps the cluster under /var/tmp instead, linked from .sandbox/postgresql."""
+        if not self.as_user or os.path.lexists(self.link):
+            return
+        probe = subprocess.run(self.as_user + ["test", "-x", STATE_DIR], capture_output=True, check=False, cwd="/")
+        if probe.returncode == 0:
+            return
+        tag = hashlib.sha256(os.path.realpath(STATE_DIR).encode()).hexdigest()[:10]
+        base = os.path.join("/var/tmp", "loyalty-platform-sandbox-" + tag, "postgresql")
+        os.makedirs(base, mode=0o700, exist_ok=True)
+        shutil.chown(os.path.dirname(base), "postgres", "postgres")
+        os.symlink(base, self.link)
+        print("note: the postgres account cannot enter %s, so the sandbox's PostgreSQL keeps its data in %s" % (STATE_DIR, base))
+        self._place(base)
 
     def pid(self):
         try:
@@ -243,6 +306,7 @@ class PostgreSQL(Service):
         for tool in ("initdb", "pg_ctl"):
             if not os.path.exists(os.path.join(PG_BIN, tool)):
                 raise SandboxError("%s not found in %s: install postgresql-15 (make bootstrap) or set SANDBOX_PG_BIN" % (tool, PG_BIN))
+        self._relocate_if_unreachable()
         os.makedirs(self.socket_dir, exist_ok=True)
         if self.as_user:
             shutil.chown(self.base, "postgres", "postgres")
@@ -313,7 +377,7 @@ class PrometheusComponent(Service):
             handle.write(self.config_text())
 
     def ready(self):
-        return http_ok("http://%s:%d/-/ready" % (HOST, self.port))
+        return http_ok("http://%s:%s/-/ready" % (HOST, self.port))
 
 
 class Prometheus(PrometheusComponent):
@@ -347,20 +411,333 @@ class Alertmanager(PrometheusComponent):
                 "--web.listen-address=%s:%d" % (HOST, self.port), "--cluster.listen-address="]
 
 
-class KubeEmulator(Service):
-    """The project's Kubernetes API emulator (sandbox/kubeemu)."""
+# ---- the Kubernetes control plane ----------------------------------------------------------------
 
-    name = "kubeemu"
+K8S_DIR = os.path.join(STATE_DIR, "kube")
+PKI_DIR = os.path.join(K8S_DIR, "pki")
+SERVICE_CIDR = "10.96.0.0/16"
+SERVICE_IP = "10.96.0.1"
+# The pod network: kwok hands out pod IPs from it, and the sandbox's own network namespace owns all of it.
+POD_CIDR = os.environ.get("SANDBOX_POD_CIDR") or "10.244.0.0/16"
+POD_PORTS = os.environ.get("SANDBOX_POD_PORTS") or "8080"
+KUBESANDBOX_DIR = os.path.join(REPO_ROOT, "sandbox", "kubesandbox")
+
+
+def pod_network():
+    """(network, kwok's --cidr, the node IP, the API server's advertised IP), all inside POD_CIDR."""
+    try:
+        network = ipaddress.ip_network(POD_CIDR)
+    except ValueError as exc:
+        raise SandboxError("SANDBOX_POD_CIDR=%r is not a network: %s; set it to one such as 10.244.0.0/16" % (POD_CIDR, exc)) from exc
+    if network.version != 4 or network.prefixlen > 24:
+        raise SandboxError("SANDBOX_POD_CIDR=%s must be an IPv4 network of /24 or larger" % POD_CIDR)
+    last = network.broadcast_address
+    return network, "%s/%d" % (network.network_address + 1, network.prefixlen), str(last - 1), str(last - 2)
+
+
+def k8s_bin():
+    """Directory of the cached control-plane binaries (built by `make bootstrap`)."""
+    proc = subprocess.run([os.path.join(REPO_ROOT, "tools", "build-k8s.sh"), "--print"], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SandboxError(proc.stderr.strip() or "the Kubernetes binaries are missing: run make bootstrap")
+    return proc.stdout.strip()
+
+
+def https_ok(url, token=None):
+    context = ssl.create_default_context(cafile=os.path.join(PKI_DIR, "ca.crt"))
+    request = urllib.request.Request(url)
+    if token:
+        request.add_header("Authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(request, timeout=2, context=context) as response:  # nosec - 127.0.0.1 only
+            return 200 <= response.status < 300
+    except (urllib.error.URLError, OSError, ssl.SSLError):
+        return False
+
+
+def write_component_kubeconfig(name, token, port=None):
+    """A kubeconfig for one component, trusting the sandbox CA and naming the API server (or the proxy)."""
+    path = os.path.join(K8S_DIR, name + ".kubeconfig")
+    write_private(path, json.dumps({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "sandbox", "cluster": {
+            "server": "https://%s:%d" % (HOST, port or port_of("kube-apiserver")),
+            "certificate-authority": os.path.join(PKI_DIR, "ca.crt")}}],
+        "users": [{"name": name, "user": {"token": token}}],
+        "contexts": [{"name": "sandbox", "context": {"cluster": "sandbox", "user": name}}],
+        "current-context": "sandbox",
+    }, indent=2) + "\n")
+    return path
+
+
+class PodNetwork(Service):
+    """A network namespace that owns the whole pod CIDR, reached from the host through a veth pair.
+
+    Inside it, `ip route add local <cidr> dev lo` makes every pod (and node) IP an address of the
+    namespace, so the API server's pods proxy reaches the stand-in there and no packet for a pod
+    address can leave the machine. The host route of the whole CIDR points into the namespace.
+    """
+
+    name = "pod-network"
+
+    def __init__(self, creds):
+        super().__init__(creds)
+        tag = hashlib.sha256(STATE_DIR.encode()).hexdigest()[:6]
+        self.netns = "loyalty-sbx-" + tag
+        self.host_if, self.ns_if = "lps%sh" % tag, "lps%sn" % tag
+        # A /30 of the link-local range for the veth pair only; derived from the state dir like the names.
+        third = int(tag[:2], 16)
+        self.host_addr, self.ns_addr = "169.254.%d.1" % third, "169.254.%d.2" % third
+
+    def running(self):
+        return os.path.exists(os.path.join("/run/netns", self.netns))
+
+    def pid(self):
+        return None
+
+    def recorded_port(self):
+        return None
+
+    def record_port(self):
+        pass
+
+    def _ip(self, *args, check=True):
+        proc = subprocess.run(["ip"] + list(args), capture_output=True, text=True, check=False)
+        if check and proc.returncode != 0:
+            raise SandboxError("`ip %s` failed: %s" % (" ".join(args), proc.stderr.strip()))
+        return proc
+
+    def preflight(self):
+        if shutil.which("ip") is None:
+            raise SandboxError("the pod network needs the `ip` command: install iproute2 (make bootstrap)")
+        if os.geteuid() != 0:
+            raise SandboxError("the pod network needs a network namespace, which only root (CAP_NET_ADMIN and CAP_SYS_ADMIN) "
+                               "may create: run `sudo make sandbox-up`, or make test as root")
+        network = pod_network()[0]
+        route = self._ip("-4", "route", "show", "to", "match", str(network.network_address + 1), check=False).stdout
+        for line in route.splitlines():
+            words = line.split()
+            if words and words[0] not in ("default",) and "dev" in words and words[words.index("dev") + 1] != self.host_if:
+                raise SandboxError("the pod CIDR %s is already routed on this machine (%s): another sandbox or a real network "
+                                   "uses it; pick a free one with SANDBOX_POD_CIDR=<cidr>" % (network, line.strip()))
+
+    def start(self):
+        self.preflight()
+        network = pod_network()[0]
+        self._ip("netns", "add", self.netns)
+        try:
+            self._ip("link", "add", self.host_if, "type", "veth", "peer", "name", self.ns_if)
+            self._ip("link", "set", self.ns_if, "netns", self.netns)
+            self._ip("addr", "add", self.host_addr + "/30", "dev", self.host_if)
+            self._ip("link", "set", self.host_if, "up")
+            ns = ["netns", "exec", self.netns, "ip"]
+            self._ip(*ns, "link", "set", "lo", "up")
+            self._ip(*ns, "addr", "add", self.ns_addr + "/30", "dev", self.ns_if)
+            self._ip(*ns, "link", "set", self.ns_if, "up")
+            self._ip(*ns, "route", "add", "local", str(network), "dev", "lo")
+            self._ip("route", "add", str(network), "via", self.ns_addr, "dev", self.host_if)
+            self.check_route()
+        except SandboxError:
+            self.stop()
+            raise
+
+    def check_route(self):
+        """Every address of the CIDR (pods and nodes alike) must go into the namespace, and nowhere else."""
+        network, _cidr, node_ip, advertise_ip = pod_network()
+        for address in (str(network.network_address + 1), node_ip, advertise_ip, str(network.broadcast_address - 3)):
+            line = self._ip("-4", "route", "get", address, check=False).stdout
+            if " dev %s " % self.host_if not in line + " ":
+                raise SandboxError("the route to pod address %s does not lead into the sandbox's namespace (%s); "
+                                   "nothing was started that could send to it" % (address, line.strip() or "no route"))
+
+    def stop(self):
+        existed = self.running()
+        network = pod_network()[0]
+        self._ip("route", "del", str(network), "dev", self.host_if, check=False)
+        self._ip("link", "del", self.host_if, check=False)
+        if existed:
+            self._ip("netns", "del", self.netns, check=False)
+        return existed
+
+
+class Etcd(Service):
+    """etcd 3.6 for the API server, client and peer URLs on 127.0.0.1 only."""
+
+    name = "etcd"
+    extra_ports = ("etcd-peer",)
 
     def command(self):
-        return [sys.executable, "-m", "kubeemu", "--host", HOST, "--port", str(self.port), "--token", self.creds["k8s_token"],
+        client = "http://%s:%d" % (HOST, self.port)
+        peer = "http://%s:%d" % (HOST, port_of("etcd-peer"))
+        return [os.path.join(k8s_bin(), "etcd"), "--name", "sandbox", "--data-dir", os.path.join(K8S_DIR, "etcd"),
+                "--listen-client-urls", client, "--advertise-client-urls", client,
+                "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                "--initial-cluster", "sandbox=" + peer, "--listen-metrics-urls", "",
+                "--unsafe-no-fsync", "--quota-backend-bytes", str(2 * 1024 ** 3), "--log-level", "warn"]
+
+    def ready(self):
+        return http_ok("http://%s:%d/health" % (HOST, self.port))
+
+
+class KubeAPIServer(Service):
+    """kube-apiserver with TLS from the sandbox CA, token authentication, Node,RBAC and its default admission."""
+
+    name = "kube-apiserver"
+    start_timeout = 90
+
+    def prepare(self):
+        os.makedirs(K8S_DIR, exist_ok=True)
+        from kubesandbox import pki  # pylint: disable=import-outside-toplevel
+        pki.make_all(PKI_DIR, SERVICE_IP)
+        tokens = [
+            (self.creds["k8s_token"], "sandbox-admin", "sandbox-admin", "system:masters"),
+            (self.creds["k8s_kcm_token"], "system:kube-controller-manager", "kcm", ""),
+            (self.creds["k8s_scheduler_token"], "system:kube-scheduler", "scheduler", ""),
+            (self.creds["k8s_kwok_token"], "kwok-controller", "kwok", "system:masters"),
+        ]
+        write_private(os.path.join(K8S_DIR, "tokens.csv"), "".join(
+            '%s,%s,%s%s\n' % (token, user, uid, ',"%s"' % groups if groups else "") for token, user, uid, groups in tokens))
+
+    def extra_env(self):
+        return {"PYTHONPATH": os.path.join(REPO_ROOT, "sandbox")}
+
+    def command(self):
+        advertise = pod_network()[3]
+        return [os.path.join(k8s_bin(), "kube-apiserver"),
+                "--etcd-servers", "http://%s:%d" % (HOST, port_of("etcd")),
+                "--bind-address", HOST, "--secure-port", str(self.port), "--advertise-address", advertise,
+                "--tls-cert-file", os.path.join(PKI_DIR, "apiserver.crt"),
+                "--tls-private-key-file", os.path.join(PKI_DIR, "apiserver.key"),
+                "--client-ca-file", os.path.join(PKI_DIR, "ca.crt"),
+                "--token-auth-file", os.path.join(K8S_DIR, "tokens.csv"),
+                "--authorization-mode", "Node,RBAC",
+                "--service-account-issuer", "https://kubernetes.default.svc.cluster.local",
+                "--service-account-key-file", os.path.join(PKI_DIR, "sa.pub"),
+                "--service-account-signing-key-file", os.path.join(PKI_DIR, "sa.key"),
+                "--service-cluster-ip-range", SERVICE_CIDR,
+                "--allow-privileged=true", "--profiling=false", "--cert-dir", os.path.join(K8S_DIR, "apiserver-certs"),
+                "--enable-priority-and-fairness=false", "-v", "1"]
+
+    def ready(self):
+        return https_ok("https://%s:%d/readyz" % (HOST, self.port), self.creds["k8s_token"])
+
+
+class KubeControllerManager(Service):
+    """kube-controller-manager with its default controllers, service-account tokens and a 1 s HPA sync."""
+
+    name = "kube-controller-manager"
+    start_timeout = 60
+
+    def command(self):
+        kubeconfig = write_component_kubeconfig("kube-controller-manager", self.creds["k8s_kcm_token"])
+        return [os.path.join(k8s_bin(), "kube-controller-manager"), "--kubeconfig", kubeconfig,
+                "--authentication-kubeconfig", kubeconfig, "--authorization-kubeconfig", kubeconfig,
+                "--bind-address", HOST, "--secure-port", str(self.port),
+                "--tls-cert-file", os.path.join(PKI_DIR, "apiserver.crt"),
+                "--tls-private-key-file", os.path.join(PKI_DIR, "apiserver.key"),
+                "--service-account-private-key-file", os.path.join(PKI_DIR, "sa.key"),
+                "--root-ca-file", os.path.join(PKI_DIR, "ca.crt"), "--use-service-account-credentials=true",
+                "--cluster-signing-cert-file", os.path.join(PKI_DIR, "ca.crt"),
+                "--cluster-signing-key-file", os.path.join(PKI_DIR, "ca.key"),
+                "--leader-elect=false", "--horizontal-pod-autoscaler-sync-period", "1s",
+                "--controllers", "*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller", "-v", "1"]
+
+    def ready(self):
+        return https_ok("https://%s:%d/healthz" % (HOST, self.port))
+
+
+class KubeScheduler(Service):
+    """kube-scheduler, placing pods on kwok's fake nodes."""
+
+    name = "kube-scheduler"
+    start_timeout = 60
+
+    def command(self):
+        kubeconfig = write_component_kubeconfig("kube-scheduler", self.creds["k8s_scheduler_token"])
+        return [os.path.join(k8s_bin(), "kube-scheduler"), "--kubeconfig", kubeconfig,
+                "--authentication-kubeconfig", kubeconfig, "--authorization-kubeconfig", kubeconfig,
+                "--bind-address", HOST, "--secure-port", str(self.port),
+                "--tls-cert-file", os.path.join(PKI_DIR, "apiserver.crt"),
+                "--tls-private-key-file", os.path.join(PKI_DIR, "apiserver.key"),
+                "--leader-elect=false", "-v", "1"]
+
+    def ready(self):
+        return https_ok("https://%s:%d/healthz" % (HOST, self.port))
+
+
+class Kwok(Service):
+    """kwok: the fake nodes and the lifecycle of their pods, by the stages in kubesandbox/stages.yaml."""
+
+    name = "kwok"
+
+    def command(self):
+        kubeconfig = write_component_kubeconfig("kwok", self.creds["k8s_kwok_token"])
+        _network, cidr, node_ip, _advertise = pod_network()
+        with open(os.path.join(KUBESANDBOX_DIR, "stages.yaml"), encoding="utf-8") as handle:
+            stages = yaml.safe_load(handle)["stages"]
+        config = os.path.join(K8S_DIR, "kwok.yaml")
+        with open(config, "w", encoding="utf-8") as handle:
+            yaml.safe_dump_all(stages, handle, sort_keys=False)
+        return [os.path.join(k8s_bin(), "kwok"), "--kubeconfig", kubeconfig, "--config", config,
+                "--manage-all-nodes=false", "--manage-nodes-with-annotation-selector", "kwok.x-k8s.io/node=fake",
+                "--cidr", cidr, "--node-ip", node_ip, "--server-address", "%s:%d" % (HOST, self.port)]
+
+    def ready(self):
+        return http_ok("http://%s:%d/healthz" % (HOST, self.port))
+
+
+class KubeSandbox(Service):
+    """The fault proxy clients reach the API server through, the readiness gate and the pods' stand-in."""
+
+    name = "kubesandbox"
+
+    def command(self):
+        token_file = os.path.join(K8S_DIR, "admin.token")
+        write_private(token_file, self.creds["k8s_token"] + "\n")
+        return [sys.executable, "-m", "kubesandbox", "--listen", "%s:%d" % (HOST, self.port),
+                "--upstream", "https://%s:%d" % (HOST, port_of("kube-apiserver")),
+                "--ca", os.path.join(PKI_DIR, "ca.crt"), "--cert", os.path.join(PKI_DIR, "apiserver.crt"),
+                "--key", os.path.join(PKI_DIR, "apiserver.key"), "--token-file", token_file,
+                "--netns", PodNetwork(self.creds).netns, "--pod-ports", POD_PORTS,
                 "--ready-delay", os.environ.get("SANDBOX_K8S_READY_DELAY", "0.3")]
 
     def extra_env(self):
         return {"PYTHONPATH": os.path.join(REPO_ROOT, "sandbox")}
 
     def ready(self):
-        return http_ok("http://%s:%d/version" % (HOST, self.port), self.creds["k8s_token"])
+        return https_ok("https://%s:%d/readyz" % (HOST, self.port), self.creds["k8s_token"])
+
+
+CONTROL_PLANE = (Etcd, KubeAPIServer, KubeControllerManager, KubeScheduler, Kwok, KubeSandbox)
+NODE_NAMES = ("sandbox-node-a", "sandbox-node-b")
+NODE_ZONES = ("us-west-2a", "us-west-2b")
+
+
+def bootstrap_cluster(creds):
+    """What a fresh cluster of the sandbox holds: kwok's nodes and the monitoring CRDs (idempotent)."""
+    kubectl = os.path.join(k8s_bin(), "kubectl")
+    admin = write_component_kubeconfig("admin", creds["k8s_token"])
+    nodes = []
+    for name, zone in zip(NODE_NAMES, NODE_ZONES):
+        nodes.append({
+            "apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": name, "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
+                         "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
+                                    "type": "kwok", "topology.kubernetes.io/zone": zone,
+                                    "node.kubernetes.io/instance-type": "m5.large"}},
+            "status": {"allocatable": {"cpu": "64", "memory": "256Gi", "pods": "500"},
+                       "capacity": {"cpu": "64", "memory": "256Gi", "pods": "500"}},
+        })
+    crd_dir = os.path.join(os.path.dirname(k8s_bin()), "crds")
+    for args, stdin in (
+        (["apply", "--server-side", "--field-manager", "loyalty-sandbox", "-f", "-"], json.dumps({"apiVersion": "v1", "kind": "List", "items": nodes})),
+        (["apply", "--server-side", "--field-manager", "loyalty-sandbox", "-f", crd_dir], None),
+        (["wait", "--for", "condition=Established", "--timeout", "60s", "-f", crd_dir], None),
+    ):
+        proc = subprocess.run([kubectl, "--kubeconfig", admin] + args, input=stdin, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise SandboxError("kubectl %s failed: %s" % (" ".join(args[:2]), proc.stderr.strip()[-2000:]))
 
 
 PROMETHEUS_CONFIG = """# Written by sandbox/ctl.py for the local sandbox only.
@@ -387,18 +764,7 @@ receivers:
   - name: sandbox-null
 """
 
-SERVICES = [PostgreSQL, Moto, Prometheus, Alertmanager, KubeEmulator]
-
-
-def kubeconfig_text(creds):
-    return json.dumps({
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "sandbox", "cluster": {"server": "http://%s:%d" % (HOST, port_of("kubeemu"))}}],
-        "users": [{"name": "sandbox-admin", "user": {"token": creds["k8s_token"]}}],
-        "contexts": [{"name": "sandbox", "context": {"cluster": "sandbox", "user": "sandbox-admin"}}],
-        "current-context": "sandbox",
-    }, indent=2) + "\n"
+SERVICES = [PostgreSQL, Moto, Prometheus, Alertmanager, PodNetwork] + list(CONTROL_PLANE)
 
 
 def env_values(creds):
@@ -419,8 +785,11 @@ def env_values(creds):
         "ALERTMANAGER_URL": "http://%s:%d" % (HOST, port_of("alertmanager")),
         "K8S_AUTH_KUBECONFIG": kubeconfig,
         "KUBECONFIG": kubeconfig,
-        "KUBEEMU_URL": "http://%s:%d" % (HOST, port_of("kubeemu")),
-        "KUBEEMU_TOKEN": creds["k8s_token"],
+        "SANDBOX_K8S_KUBECONFIG": kubeconfig,
+        "SANDBOX_K8S_URL": "https://%s:%d" % (HOST, port_of("kubesandbox")),
+        "SANDBOX_K8S_CA": os.path.join(PKI_DIR, "ca.crt"),
+        "SANDBOX_K8S_TOKEN": creds["k8s_token"],
+        "SANDBOX_KUBECTL": os.path.join(k8s_bin(), "kubectl"),
         "ANSIBLE_VAULT_PASSWORD_FILE": os.path.join(STATE_DIR, "vault-pass"),
     }
 
@@ -449,44 +818,66 @@ def write_env(creds):
     lines = ["# Written by `make sandbox-up`; source it to point tools at the sandbox."]
     lines += ["export %s=%s" % (name, shell_quote(value)) for name, value in values.items()]
     write_private(os.path.join(STATE_DIR, "env"), "\n".join(lines) + "\n")
-    write_private(os.path.join(STATE_DIR, "kubeconfig"), kubeconfig_text(creds))
+    # Every client's kubeconfig names the fault proxy and trusts the sandbox CA (never insecure-skip-tls-verify).
+    os.makedirs(K8S_DIR, exist_ok=True)
+    os.replace(write_component_kubeconfig("sandbox-admin", creds["k8s_token"], port_of("kubesandbox")),
+               os.path.join(STATE_DIR, "kubeconfig"))
 
 
 def shell_quote(value):
     return "'" + value.replace("'", "'\"'\"'") + "'"
 
 
+def describe(svc):
+    return "%s:%d" % (HOST, svc.port) if svc.port is not None else "netns %s" % getattr(svc, "netns", "-")
+
+
 def up():
     os.makedirs(LOG_DIR, exist_ok=True)
     os.makedirs(RUN_DIR, exist_ok=True)
     creds = load_secrets()
+    pod_network()  # a bad SANDBOX_POD_CIDR stops everything before anything starts
     services = [cls(creds) for cls in SERVICES]
     to_start = [svc for svc in services if not svc.running()]
     # Check every port before starting anything, so a conflict leaves nothing half-started.
-    taken = [svc for svc in to_start if port_in_use(svc.port)]
     seen = {}
     for svc in services:
-        if svc.port in seen:
-            raise SandboxError("%s and %s both use port %d: move one with %s=<port>" % (
-                seen[svc.port].name, svc.name, svc.port, PORTS[svc.name][0]))
-        seen[svc.port] = svc
+        for name, port in svc.ports():
+            if port in seen:
+                raise SandboxError("%s and %s both use port %d: move one with %s=<port>" % (
+                    seen[port], name, port, PORTS[name][0]))
+            seen[port] = name
+    taken = [(svc, name, port) for svc in to_start for name, port in svc.ports() if port_in_use(port)]
     if taken:
         raise SandboxError("\n".join(
             "port %d on %s, needed by %s, is already in use: free it or move %s with %s=<port>" % (
-                svc.port, HOST, svc.name, svc.name, PORTS[svc.name][0]) for svc in taken))
+                port, HOST, name, name, PORTS[name][0]) for _svc, name, port in taken))
     # A copy already running on another port would leave .sandbox/env pointing at the wrong place.
     moved = [svc for svc in services if svc not in to_start and svc.recorded_port() != svc.port]
     if moved:
         raise SandboxError("\n".join(
             "%s already runs on port %s, not on %d as %s asks: run `make sandbox-down` first to move it" % (
                 svc.name, svc.recorded_port() or "unknown", svc.port, PORTS[svc.name][0]) for svc in moved))
+    if any(isinstance(svc, tuple(CONTROL_PLANE) + (PodNetwork,)) for svc in to_start):
+        k8s_bin()  # the binaries must be built before anything starts
+        PodNetwork(creds).preflight()
     started = []
+    timings = {}
     try:
         for svc in to_start:
+            began = time.monotonic()
             svc.start()
             svc.record_port()
             started.append(svc)
-            print("started %-12s on %s:%d" % (svc.name, HOST, svc.port))
+            timings[svc.name] = time.monotonic() - began
+            print("started %-24s on %s (%.1f s)" % (svc.name, describe(svc), timings[svc.name]))
+        if any(isinstance(svc, tuple(CONTROL_PLANE)) for svc in started):
+            began = time.monotonic()
+            bootstrap_cluster(creds)
+            timings["bootstrap"] = time.monotonic() - began
+            control_plane = sum(timings.get(cls.name, 0) for cls in CONTROL_PLANE) + timings["bootstrap"]
+            print("Kubernetes control plane ready: API server %.1f s after its start, the whole control plane "
+                  "(etcd to kwok, nodes and CRDs) in %.1f s" % (timings.get("kube-apiserver", 0), control_plane))
         write_env(creds)
         write_local_vault(creds)
     except BaseException:
@@ -495,7 +886,7 @@ def up():
         raise
     for svc in services:
         if svc not in to_start:
-            print("running %-12s on %s:%d (already up)" % (svc.name, HOST, svc.port))
+            print("running %-24s on %s (already up)" % (svc.name, describe(svc)))
     print("sandbox ready: source %s" % os.path.join(STATE_DIR, "env"))
 
 
@@ -518,7 +909,8 @@ def status():
         svc = cls(creds)
         state = "running" if svc.running() else "stopped"
         down_count += state == "stopped"
-        print("%-12s %-8s %s:%d (%s)" % (svc.name, state, HOST, svc.port, PORTS[svc.name][0]))
+        where = "%s (%s)" % (describe(svc), PORTS[svc.name][0]) if svc.port is not None else describe(svc)
+        print("%-24s %-8s %s" % (svc.name, state, where))
     return 0 if down_count == 0 else 3
 
 

@@ -8,6 +8,7 @@ command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 command -v git >/dev/null 2>&1 || missing+=(git)
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 if [ ${#missing[@]} -eq 0 ]; then
     echo "system packages: all present"
     exit 0

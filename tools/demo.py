@@ -24,7 +24,7 @@ def cluster_summary():
     from kubernetes import client, config  # pylint: disable=import-outside-toplevel
 
     api = config.new_client_from_config(config_file=os.environ["K8S_AUTH_KUBECONFIG"])
-    core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
+    core, apps, discovery = client.CoreV1Api(api), client.AppsV1Api(api), client.DiscoveryV1Api(api)
     lines = []
     for ns in core.list_namespace().items:
         name = ns.metadata.name
@@ -36,7 +36,9 @@ def cluster_summary():
         for dep in deployments:
             lines.append("  deployment %-28s ready %s/%s" % (dep.metadata.name, dep.status.ready_replicas or 0, dep.spec.replicas))
         for svc in services:
-            lines.append("  service    %-28s selector %s" % (svc.metadata.name, svc.spec.selector))
+            slices = discovery.list_namespaced_endpoint_slice(name, label_selector="kubernetes.io/service-name=" + svc.metadata.name).items
+            ready = sum(len(e.addresses) for s in slices for e in s.endpoints or [] if e.conditions and e.conditions.ready)
+            lines.append("  service    %-28s selector %s, %d ready endpoint(s)" % (svc.metadata.name, svc.spec.selector, ready))
     return lines or ["no application namespaces yet"]
 
 
@@ -57,7 +59,7 @@ def main():
         for line in cluster_summary():
             print(line)
     print("sandbox endpoints: Kubernetes %s, AWS %s, PostgreSQL %s:%s, Prometheus %s, Alertmanager %s" % (
-        os.environ.get("KUBEEMU_URL"), os.environ.get("AWS_ENDPOINT_URL"), os.environ.get("PGHOST"), os.environ.get("PGPORT"),
+        os.environ.get("SANDBOX_K8S_URL"), os.environ.get("AWS_ENDPOINT_URL"), os.environ.get("PGHOST"), os.environ.get("PGPORT"),
         os.environ.get("PROMETHEUS_URL"), os.environ.get("ALERTMANAGER_URL")))
     print("demo %s" % ("succeeded" if proc.returncode == 0 else "FAILED (exit %d)" % proc.returncode))
     return proc.returncode

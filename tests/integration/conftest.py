@@ -10,7 +10,8 @@ import subprocess
 import uuid
 
 import pytest
-import requests
+
+from kubesandbox.control import Control
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SANDBOX_ENV_FILE = os.path.join(REPO_ROOT, ".sandbox", "env")
@@ -38,10 +39,72 @@ def sandbox():
     return read_sandbox_env()
 
 
+RBAC_FILES = [os.path.join(REPO_ROOT, "roles", role, "files", "rbac.yml") for role in ("eks_apps", "bluegreen_deploy")]
+DEPLOYER_NAMESPACE = "loyalty-platform-ci"
+DEPLOYER = "loyalty-deployer"
+# Bound in every test namespace (RoleBinding); loyalty-platform:namespaces is bound cluster-wide.
+NAMESPACED_ROLES = ("loyalty-platform:eks-apps", "loyalty-platform:bluegreen")
+
+
+def _apply(kube_client, body):
+    """Create or replace one object as the cluster admin."""
+    from kubernetes.dynamic.exceptions import ConflictError  # pylint: disable=import-outside-toplevel
+
+    api = kube_client.resources.get(api_version=body["apiVersion"], kind=body["kind"])
+    namespace = body["metadata"].get("namespace")
+    try:
+        api.create(body=body, namespace=namespace)
+    except ConflictError:
+        api.patch(body=body, name=body["metadata"]["name"], namespace=namespace, content_type="application/merge-patch+json")
+
+
 @pytest.fixture(scope="session")
-def ansible_env(sandbox):
+def deployer_kubeconfig(sandbox, kube_client, tmp_path_factory):
+    """A kubeconfig for the ServiceAccount the playbooks run as, bound to the collection's RBAC only.
+
+    The ClusterRoles come from the roles' files/rbac.yml; loyalty-platform:namespaces is bound cluster-wide
+    and the namespaced ones in each test namespace (the `namespace` fixture), as the roles' READMEs describe."""
+    import yaml  # pylint: disable=import-outside-toplevel
+
+    for path in RBAC_FILES:
+        with open(path, encoding="utf-8") as handle:
+            for item in yaml.safe_load(handle)["items"]:
+                _apply(kube_client, item)
+    _apply(kube_client, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": DEPLOYER_NAMESPACE}})
+    _apply(kube_client, {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": DEPLOYER, "namespace": DEPLOYER_NAMESPACE}})
+    _apply(kube_client, {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "loyalty-platform-ci:namespaces"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "loyalty-platform:namespaces"},
+        "subjects": [{"kind": "ServiceAccount", "name": DEPLOYER, "namespace": DEPLOYER_NAMESPACE}],
+    })
+    token_api = kube_client.resources.get(api_version="v1", kind="ServiceAccount").subresources["token"]
+    token = token_api.create(body={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 6 * 3600}},
+                             name=DEPLOYER, namespace=DEPLOYER_NAMESPACE).status.token
+    with open(sandbox["K8S_AUTH_KUBECONFIG"], encoding="utf-8") as handle:
+        config = json.load(handle)
+    config["users"] = [{"name": DEPLOYER, "user": {"token": token}}]
+    config["contexts"] = [{"name": "sandbox", "context": {"cluster": config["clusters"][0]["name"], "user": DEPLOYER}}]
+    path = tmp_path_factory.mktemp("deployer") / "kubeconfig"
+    fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(config, handle)
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def deployer_client(deployer_kubeconfig):
+    from kubernetes import config  # pylint: disable=import-outside-toplevel
+    from kubernetes.dynamic import DynamicClient  # pylint: disable=import-outside-toplevel
+
+    return DynamicClient(config.new_client_from_config(config_file=deployer_kubeconfig))
+
+
+@pytest.fixture(scope="session")
+def ansible_env(sandbox, deployer_kubeconfig):
     env = dict(os.environ)
     env.update(sandbox)
+    # Playbooks and modules run as the deployer ServiceAccount, never as the cluster admin.
+    env["K8S_AUTH_KUBECONFIG"] = env["KUBECONFIG"] = deployer_kubeconfig
     env["ANSIBLE_CONFIG"] = os.path.join(REPO_ROOT, "ansible.cfg")
     env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.builtin.json"
     env["ANSIBLE_NOCOLOR"] = "1"
@@ -121,57 +184,18 @@ def run_playbook(ansible_env, tmp_path_factory):
     return _run
 
 
-class Emulator:
-    """Client for the Kubernetes emulator's control endpoint (fault injection, request counts)."""
-
-    def __init__(self, url, token):
-        self.url = url.rstrip("/")
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = "Bearer " + token
-        self.fault_ids = []
-
-    def _call(self, method, path, body=None):
-        response = self.session.request(method, self.url + "/_emulator/" + path, json=body, timeout=10)
-        response.raise_for_status()
-        return response.json() if response.content else {}
-
-    def fault(self, **spec):
-        created = self._call("POST", "faults", spec)
-        self.fault_ids.append(created["id"])
-        return created
-
-    def clear_faults(self):
-        """Remove the faults this client injected (never another suite's)."""
-        while self.fault_ids:
-            fault_id = self.fault_ids.pop()
-            response = self.session.delete("%s/_emulator/faults/%s" % (self.url, fault_id), timeout=10)
-            if response.status_code not in (200, 204, 404):
-                response.raise_for_status()
-
-    def stats(self):
-        return self._call("GET", "stats")
-
-    def reset_stats(self):
-        return self._call("POST", "stats/reset")
-
-    def configure(self, **settings):
-        return self._call("POST", "config", settings)
-
-    def set_hpa(self, namespace, name, replicas):
-        return self._call("POST", "hpa", {"namespace": namespace, "name": name, "replicas": replicas})
-
-
 @pytest.fixture(scope="session")
-def emulator(sandbox):
-    return Emulator(sandbox["KUBEEMU_URL"], sandbox["KUBEEMU_TOKEN"])
+def kube_sandbox(sandbox):
+    """The fault proxy's control endpoint: faults, request counts, the ready delay, HPA decisions."""
+    return Control(sandbox)
 
 
 @pytest.fixture(autouse=True)
 def _no_leftover_faults(request):
     """A fault injected by one test must never leak into the next."""
     yield
-    if "emulator" in request.fixturenames:
-        request.getfixturevalue("emulator").clear_faults()
+    if "kube_sandbox" in request.fixturenames:
+        request.getfixturevalue("kube_sandbox").remove_mine()
 
 
 @pytest.fixture(scope="session")
@@ -183,10 +207,18 @@ def kube_client(sandbox):
 
 
 @pytest.fixture
-def namespace(kube_client):
-    """A fresh namespace per test, deleted afterwards."""
+def namespace(kube_client, deployer_kubeconfig):  # pylint: disable=unused-argument
+    """A fresh namespace per test, deleted afterwards, where the deployer holds the namespaced ClusterRoles
+    (deployer_kubeconfig makes them exist first)."""
     name = "it-" + uuid.uuid4().hex[:10]
     api = kube_client.resources.get(api_version="v1", kind="Namespace")
     api.create(body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    for role in NAMESPACED_ROLES:
+        _apply(kube_client, {
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": {"name": role.replace(":", "-"), "namespace": name},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+            "subjects": [{"kind": "ServiceAccount", "name": DEPLOYER, "namespace": DEPLOYER_NAMESPACE}],
+        })
     yield name
     api.delete(name=name)

@@ -1,14 +1,15 @@
 """playbooks/deploy.yml (role loyalty.platform.bluegreen_deploy) against the sandbox, with inventories/local.
 
 Every test works in its own namespace (the `namespace` fixture, passed as eks_apps_namespace) and reads the effect back
-through the Kubernetes API. Faults go through the emulator's control endpoint; each test removes the faults it added, by
-id, and no others (other suites may be using the emulator at the same time), which is why these tests do not use the
-shared `emulator` fixture, whose teardown clears every fault.
+through the Kubernetes API. Faults go through the sandbox's fault proxy; each test removes the faults it added, by
+id, and no others (other suites may be using the sandbox at the same time), which is why these tests do not use the
+shared `kube_sandbox` fixture, whose teardown clears every fault.
 """
 
 import pytest
-import requests
 from kubernetes.dynamic.exceptions import NotFoundError
+
+from kubesandbox.control import Control
 
 PLAYBOOK = "playbooks/deploy.yml"
 INVENTORY = "inventories/local"
@@ -26,45 +27,18 @@ GREEN_IS_FAILING = {
 }
 
 
-class Faults:
-    """The emulator's fault injection, limited to the faults this test adds (removed by id afterwards)."""
-
-    def __init__(self, url, token):
-        self.url = url.rstrip("/") + "/_emulator/"
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = "Bearer " + token
-        self.ids = []
-
-    def _call(self, method, path, body=None):
-        response = self.session.request(method, self.url + path, json=body, timeout=10)
-        response.raise_for_status()
-        return response.json() if response.content else {}
-
-    def add(self, **spec):
-        fault = self._call("POST", "faults", spec)
-        self.ids.append(fault["id"])
-        return fault
-
-    def set_hpa(self, namespace, name, replicas):
-        return self._call("POST", "hpa", {"namespace": namespace, "name": name, "replicas": replicas})
+class Faults(Control):
+    """The sandbox's fault injection, limited to the faults this test adds (removed by id afterwards)."""
 
     def assert_still_active(self):
         """A fault cleared by another client mid-test would make a failure look like a success: say so instead."""
-        active = set(fault["id"] for fault in self._call("GET", "faults")["faults"])
-        lost = [fault_id for fault_id in self.ids if fault_id not in active]
-        assert not lost, "another client of the shared emulator cleared fault(s) %s during the test; run it again" % ", ".join(lost)
-
-    def remove_mine(self):
-        while self.ids:
-            fault_id = self.ids.pop()
-            response = self.session.delete(self.url + "faults/" + fault_id, timeout=10)
-            if response.status_code not in (200, 404):
-                response.raise_for_status()
+        lost = [fault_id for fault_id in self.ids if fault_id not in self.active()]
+        assert not lost, "another client of the shared sandbox cleared fault(s) %s during the test; run it again" % ", ".join(lost)
 
 
 @pytest.fixture
 def faults(sandbox):
-    client = Faults(sandbox["KUBEEMU_URL"], sandbox["KUBEEMU_TOKEN"])
+    client = Faults(sandbox)
     yield client
     client.remove_mine()
 

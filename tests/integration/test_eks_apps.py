@@ -1,13 +1,15 @@
-"""Integration tests of playbooks/apps.yml (role loyalty.platform.eks_apps) against the sandbox's Kubernetes emulator.
+"""Integration tests of playbooks/apps.yml (role loyalty.platform.eks_apps) against the sandbox's Kubernetes control plane.
 
 Every test works in its own namespace (the `namespace` fixture) and reads the effect back through the
-real API (`kube_client`) and the emulator's request counters, never through the playbook's own output,
+real API (`kube_client`) and the fault proxy's request counters, never through the playbook's own output,
 except where the output itself is the subject (messages, diffs, secrets that must not appear).
-The emulator's request counters are global: these tests need the sandbox to themselves, as
+The fault proxy's request counters are global: these tests need the sandbox to themselves, as
 `make integration` runs them (another client's writes during a run would count as ours).
 """
 
 import base64
+import json
+import time
 import urllib.parse
 import uuid
 
@@ -43,15 +45,21 @@ def apps(run_playbook, namespace):
 
 
 def listing(kube_client, namespace, role_only=True):
-    """Objects of the role's kinds in the namespace: {(kind, name): resourceVersion}.
+    """Objects of the role's kinds in the namespace: {(kind, name): what a client wrote}.
 
+    What a client wrote is everything but the status and the server's metadata: the controllers keep
+    updating the status of Deployments, HPAs and PDBs, which moves resourceVersion without any write
+    of ours (the fault proxy's write counter shows those).
     role_only: just the role's objects (they all carry the `app` label), not the namespace's
     default ServiceAccount and CA ConfigMap."""
     found = {}
     for api_version, kind in KINDS:
         api = kube_client.resources.get(api_version=api_version, kind=kind)
         for item in api.get(namespace=namespace, label_selector="app" if role_only else None).items:
-            found[(kind, item.metadata.name)] = item.metadata.resourceVersion
+            body = item.to_dict()
+            written = {key: value for key, value in body.items() if key not in ("metadata", "status")}
+            written["metadata"] = {key: body["metadata"].get(key) for key in ("labels", "annotations", "generation")}
+            found[(kind, item.metadata.name)] = json.dumps(written, sort_keys=True)
     return found
 
 
@@ -92,7 +100,7 @@ def delta(before, after, key):
     return after.get(key, 0) - before.get(key, 0)
 
 
-def test_first_run_creates_every_object_and_the_second_changes_nothing(apps, kube_client, namespace, emulator):
+def test_first_run_creates_every_object_and_the_second_changes_nothing(apps, kube_client, namespace, kube_sandbox):
     first = apps()
     assert_ok(first)
     assert first.changed() > 0
@@ -105,12 +113,12 @@ def test_first_run_creates_every_object_and_the_second_changes_nothing(apps, kub
     labels = namespace_labels(kube_client, namespace)
     assert {labels.get("pod-security.kubernetes.io/" + mode) for mode in ("enforce", "audit", "warn")} == {"restricted"}
 
-    before = emulator.stats()
+    before = kube_sandbox.stats()
     second = apps()
-    after = emulator.stats()
+    after = kube_sandbox.stats()
     assert_ok(second)
     assert second.changed() == 0
-    # Nothing changed at the API either: every object keeps its resourceVersion.
+    # Nothing changed at the API either: every object keeps what a client wrote.
     assert listing(kube_client, namespace) == objects
     assert after["by_verb"]["create"] == before["by_verb"]["create"]
     assert after["by_verb"]["delete"] == before["by_verb"]["delete"]
@@ -118,12 +126,12 @@ def test_first_run_creates_every_object_and_the_second_changes_nothing(apps, kub
     assert after["writes"] == before["writes"]
 
 
-def test_check_mode_on_an_empty_namespace_changes_nothing(apps, kube_client, namespace, emulator):
+def test_check_mode_on_an_empty_namespace_changes_nothing(apps, kube_client, namespace, kube_sandbox):
     labels_before = namespace_labels(kube_client, namespace)
     objects_before = listing(kube_client, namespace, role_only=False)
-    before = emulator.stats()
+    before = kube_sandbox.stats()
     result = apps(check=True, diff=True)
-    after = emulator.stats()
+    after = kube_sandbox.stats()
     assert_ok(result)
     assert result.changed() > 0, "check mode must report what it would create"
     assert listing(kube_client, namespace, role_only=False) == objects_before
@@ -134,12 +142,12 @@ def test_check_mode_on_an_empty_namespace_changes_nothing(apps, kube_client, nam
     assert after["writes"] - before["writes"] <= after["dry_run"] - before["dry_run"]
 
 
-def test_check_mode_after_a_change_shows_the_diff_and_leaves_the_cluster_alone(apps, kube_client, namespace, emulator):
+def test_check_mode_after_a_change_shows_the_diff_and_leaves_the_cluster_alone(apps, kube_client, namespace, kube_sandbox):
     assert_ok(apps())
     objects = listing(kube_client, namespace)
-    before = emulator.stats()
+    before = kube_sandbox.stats()
     result = apps(check=True, diff=True, eks_apps_image_tag="9.9.9")
-    after = emulator.stats()
+    after = kube_sandbox.stats()
     assert_ok(result)
     assert result.changed() > 0
     assert listing(kube_client, namespace) == objects
@@ -183,11 +191,11 @@ def test_absent_removes_one_service_and_a_dropped_service_stays(apps, kube_clien
     assert get(kube_client, "v1", "Namespace", None, namespace).metadata.resourceVersion == namespace_version
 
 
-def test_an_empty_service_list_touches_nothing(apps, kube_client, namespace, emulator):
+def test_an_empty_service_list_touches_nothing(apps, kube_client, namespace, kube_sandbox):
     missing = namespace + "-none"
-    before = emulator.stats()
+    before = kube_sandbox.stats()
     result = apps(eks_apps_namespace=missing, eks_apps_services=[])
-    after = emulator.stats()
+    after = kube_sandbox.stats()
     assert_ok(result)
     assert result.changed() == 0
     assert after["writes"] == before["writes"]
@@ -237,18 +245,18 @@ def test_without_a_color_a_run_updates_the_live_color_and_leaves_the_idle_one(ap
         config = get(kube_client, "v1", "ConfigMap", namespace, service + "-green-config").data["application.yml"]
         assert "com.loyalty: TRACE" in config
         assert "com.loyalty: TRACE" not in get(kube_client, "v1", "ConfigMap", namespace, service + "-blue-config").data["application.yml"]
-    # The idle color was not touched at all: every blue object keeps its resourceVersion.
+    # The idle color was not touched at all: every blue object keeps what a client wrote.
     assert {key: version for key, version in listing(kube_client, namespace).items() if "-blue" in key[1]} == blue_before
 
 
-def test_without_a_color_services_that_disagree_fail_before_any_write(apps, kube_client, namespace, emulator):
+def test_without_a_color_services_that_disagree_fail_before_any_write(apps, kube_client, namespace, kube_sandbox):
     assert_ok(apps())
     assert_ok(apps(eks_apps_color="green"))
     repoint(kube_client, namespace, "point-service", "green")
     objects = listing(kube_client, namespace)
-    before = emulator.stats()
+    before = kube_sandbox.stats()
     result = apps(eks_apps_image_tag="2.0.0")
-    after = emulator.stats()
+    after = kube_sandbox.stats()
     assert result.rc != 0
     message = failure_message(result)
     for service, color in [("user-service", "blue"), ("point-service", "green"), ("rewards-service", "blue"), ("admin-service", "blue")]:
@@ -286,9 +294,9 @@ def test_drift_is_put_right_by_the_next_run(apps, kube_client, namespace):
     assert image_of(kube_client, namespace, "user-service-blue").endswith(":1.0.0")
 
 
-def test_the_hpa_decision_is_kept(apps, kube_client, namespace, emulator):
+def test_the_hpa_decision_is_kept(apps, kube_client, namespace, kube_sandbox):
     assert_ok(apps())
-    emulator.set_hpa(namespace, "user-service-blue", 2)
+    kube_sandbox.set_hpa(namespace, "user-service-blue", 2)
     result = apps()
     assert_ok(result)
     assert get(kube_client, "apps/v1", "Deployment", namespace, "user-service-blue").spec.replicas == 2
@@ -358,14 +366,42 @@ PREFLIGHT_FAILURES = [
 
 
 @pytest.mark.parametrize("extra_vars, message", PREFLIGHT_FAILURES)
-def test_bad_input_fails_before_any_write(apps, kube_client, namespace, emulator, extra_vars, message):
+def test_bad_input_fails_before_any_write(apps, kube_client, namespace, kube_sandbox, extra_vars, message):
     labels_before = namespace_labels(kube_client, namespace)
     objects_before = listing(kube_client, namespace, role_only=False)
-    before = emulator.stats()
+    before = kube_sandbox.stats()
     result = apps(**extra_vars)
-    after = emulator.stats()
+    after = kube_sandbox.stats()
     assert result.rc != 0
     assert message.format(namespace=namespace) in failure_message(result), result.stdout[-4000:]
     assert after["writes"] == before["writes"], "a write happened before the failure"
     assert listing(kube_client, namespace, role_only=False) == objects_before
     assert namespace_labels(kube_client, namespace) == labels_before
+
+
+def test_pod_security_restricted_is_enforced_and_every_pod_of_the_role_is_admitted(apps, kube_client, namespace):
+    assert_ok(apps())
+    labels = namespace_labels(kube_client, namespace)
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    pods_api = kube_client.resources.get(api_version="v1", kind="Pod")
+    # The real API server's PodSecurity admission rejects a pod that breaks the profile in this namespace...
+    privileged = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "privileged", "namespace": namespace},
+                  "spec": {"containers": [{"name": "app", "image": "busybox:1", "securityContext": {"privileged": True}}]}}
+    with pytest.raises(Exception) as raised:
+        pods_api.create(body=privileged, namespace=namespace)
+    assert getattr(raised.value, "status", None) == 403 and "violates PodSecurity" in str(raised.value.body)
+    # ...and admits every pod the role's Deployments create: each ReplicaSet reaches its count, with no FailedCreate.
+    deployments = kube_client.resources.get(api_version="apps/v1", kind="Deployment").get(namespace=namespace).items
+    assert len(deployments) == len(SERVICES)
+    wanted = sum(d.spec.replicas for d in deployments)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        pods = [p for p in pods_api.get(namespace=namespace, label_selector="app").items if p.metadata.name != "privileged"]
+        if len(pods) == wanted:
+            break
+        time.sleep(0.5)
+    assert len(pods) == wanted, "%d of %d pods exist" % (len(pods), wanted)
+    replicasets = kube_client.resources.get(api_version="apps/v1", kind="ReplicaSet").get(namespace=namespace).items
+    for replicaset in replicasets:
+        for condition in replicaset.status.conditions or []:
+            assert condition.type != "ReplicaFailure", "%s: %s" % (replicaset.metadata.name, condition.message)

@@ -1,9 +1,9 @@
-"""k8s_bluegreen and k8s_bluegreen_info against the sandbox's Kubernetes emulator.
+"""k8s_bluegreen and k8s_bluegreen_info against the sandbox's Kubernetes control plane.
 
-Every fault of issue 4 is produced by the emulator's fault injection (or, for the concurrent edit and the
+Every fault of issue 4 is produced by the sandbox's fault injection (or, for the concurrent edit and the
 post-switch verification failure, by a real second client acting while the switch runs). After each run the
 test reads the cluster back through the API: the whole group on one color, the lock Lease released, the cause
-named in the error, and, for refusals, not a single write in the emulator's request counts.
+named in the error, and, for refusals, not a single write in the fault proxy's request counts.
 """
 
 import datetime
@@ -154,7 +154,7 @@ def switch(run_playbook, namespace):
 
 
 def api_requests(stats):
-    """Requests the emulator served, not counting the client's one-off (cached) API discovery."""
+    """Requests the API server served through the proxy, not counting the client's one-off (cached) API discovery."""
     return stats["requests"] - stats["by_verb"].get("discovery", 0)
 
 
@@ -185,12 +185,12 @@ def when_lease_appears(group, action, timeout=60):
 # ---- success paths -------------------------------------------------------------------------------
 
 
-def test_switch_writes_selectors_audit_and_event_in_fixed_requests(group, switch, emulator, sandbox):
-    emulator.reset_stats()
+def test_switch_writes_selectors_audit_and_event_in_fixed_requests(group, switch, kube_sandbox, sandbox):
+    kube_sandbox.reset_stats()
     result, task = switch(target_color="green", gates=[{"name": "quiet", "query": "vector(0)", "threshold": 1}],
                           prometheus_url=sandbox["PROMETHEUS_URL"])
     assert result.rc == 0, task.get("msg")
-    stats = emulator.stats()
+    stats = kube_sandbox.stats()
     assert api_requests(stats) == len(GROUP) + 10 == task["api_requests"]
     assert stats["writes"] == len(GROUP) + 3  # Lease create, 4 patches, Event, Lease delete
     assert task["changed"] and task["active_color"] == "green" and task["previous_color"] == "blue"
@@ -214,28 +214,28 @@ def test_switch_writes_selectors_audit_and_event_in_fixed_requests(group, switch
     assert task["gates"][0]["passed"]
 
 
-def test_same_target_changes_nothing_and_writes_nothing(group, switch, emulator):
-    emulator.reset_stats()
+def test_same_target_changes_nothing_and_writes_nothing(group, switch, kube_sandbox):
+    kube_sandbox.reset_stats()
     result, task = switch(target_color="blue")
     assert result.rc == 0 and task["changed"] is False and "already selects color=blue" in task["msg"]
-    stats = emulator.stats()
+    stats = kube_sandbox.stats()
     assert stats["writes"] == 0 and api_requests(stats) == 1
     group.assert_settled("blue")
     assert group.our_events() == []
 
 
-def test_check_mode_predicts_without_writing(group, switch, emulator):
-    emulator.reset_stats()
+def test_check_mode_predicts_without_writing(group, switch, kube_sandbox):
+    kube_sandbox.reset_stats()
     result, task = switch(target_color="green", check=True, diff=True)
     assert result.rc == 0 and task["changed"] is True
-    assert emulator.stats()["writes"] == 0
+    assert kube_sandbox.stats()["writes"] == 0
     group.assert_settled("blue")
     assert task["diff"]["before"]["point-service"]["selector"]["color"] == "blue"
     assert task["diff"]["after"]["point-service"]["selector"]["color"] == "green"
     assert group.audit("point-service") == {}
 
 
-def test_rollback_returns_to_the_recorded_color_once(group, switch, emulator):
+def test_rollback_returns_to_the_recorded_color_once(group, switch, kube_sandbox):
     assert switch(target_color="green")[0].rc == 0
     result, task = switch(state="rolled_back")
     assert result.rc == 0 and task["changed"] and task["target_color"] == "blue"
@@ -245,10 +245,10 @@ def test_rollback_returns_to_the_recorded_color_once(group, switch, emulator):
     assert [e["reason"] for e in sorted(group.our_events(), key=lambda e: e["metadata"]["creationTimestamp"])] == \
         ["BlueGreenSwitched", "BlueGreenRolledBack"]
 
-    emulator.reset_stats()
+    kube_sandbox.reset_stats()
     result, task = switch(state="rolled_back")
     assert result.rc == 0 and task["changed"] is False and "already rolled back" in task["msg"]
-    assert emulator.stats()["writes"] == 0
+    assert kube_sandbox.stats()["writes"] == 0
     group.assert_settled("blue")
 
 
@@ -274,66 +274,66 @@ def test_stale_lease_is_taken_over(group, switch):
 # ---- refusals before any write -------------------------------------------------------------------
 
 
-def refused(group, emulator, result, task, *fragments):
+def refused(group, kube_sandbox, result, task, *fragments):
     assert result.rc != 0 and task.get("failed"), "the switch should have been refused"
     for fragment in fragments:
         assert fragment in task["msg"], "%r not in %r" % (fragment, task["msg"])
     assert "nothing was changed" in task["msg"].lower()
-    assert emulator.stats()["writes"] == 0
+    assert kube_sandbox.stats()["writes"] == 0
     assert group.our_events() == []
 
 
-def test_green_never_ready(kube_client, namespace, switch, emulator):
+def test_green_never_ready(kube_client, namespace, switch, kube_sandbox):
     for name in GROUP:
-        emulator.fault(type="never_ready", namespace=namespace, name="%s-green" % name)
+        kube_sandbox.fault(type="never_ready", namespace=namespace, name="%s-green" % name)
     group = Group(kube_client, namespace).create(wait=False)
     group.wait_ready(["%s-blue" % name for name in GROUP])
-    emulator.reset_stats()
+    kube_sandbox.reset_stats()
     result, task = switch(target_color="green")
-    refused(group, emulator, result, task, "Deployment user-service-green (color green of Service user-service) is not fully ready",
+    refused(group, kube_sandbox, result, task, "Deployment user-service-green (color green of Service user-service) is not fully ready",
             "Service admin-service: the switched selector app=admin-service,color=green matches 2 Pod(s), none ready")
     group.assert_settled("blue")
 
 
-def test_one_target_deployment_missing(group, switch, emulator):
+def test_one_target_deployment_missing(group, switch, kube_sandbox):
     group.deployments.delete(namespace=group.namespace, name="rewards-service-green")
-    emulator.reset_stats()
+    kube_sandbox.reset_stats()
     result, task = switch(target_color="green")
-    refused(group, emulator, result, task, "Deployment rewards-service-green (color green of Service rewards-service) does not exist")
+    refused(group, kube_sandbox, result, task, "Deployment rewards-service-green (color green of Service rewards-service) does not exist")
     group.assert_settled("blue")
 
 
-def test_mixed_group_is_refused_listing_colors(group, switch, emulator):
+def test_mixed_group_is_refused_listing_colors(group, switch, kube_sandbox):
     group.services.patch(namespace=group.namespace, name="rewards-service", body={"spec": {"selector": {"color": "green"}}},
                          content_type="application/merge-patch+json")
-    emulator.reset_stats()
+    kube_sandbox.reset_stats()
     result, task = switch(target_color="green")
-    refused(group, emulator, result, task, "user-service=blue, point-service=blue, rewards-service=green, admin-service=blue", "repair: true")
+    refused(group, kube_sandbox, result, task, "user-service=blue, point-service=blue, rewards-service=green, admin-service=blue", "repair: true")
     assert group.colors()["rewards-service"] == "green"
 
 
-def test_lease_held_by_another_holder(group, switch, emulator):
+def test_lease_held_by_another_holder(group, switch, kube_sandbox):
     group.put_lease("ci-runner-7:4242", renewed_seconds_ago=5, duration=300)
-    emulator.reset_stats()
+    kube_sandbox.reset_stats()
     result, task = switch(target_color="green")
-    refused(group, emulator, result, task, "Lease %s/bluegreen-lock is held by ci-runner-7:4242" % group.namespace, "expires at")
+    refused(group, kube_sandbox, result, task, "Lease %s/bluegreen-lock is held by ci-runner-7:4242" % group.namespace, "expires at")
     assert group.colors() == dict.fromkeys(GROUP, "blue")
     assert group.lease()["spec"]["holderIdentity"] == "ci-runner-7:4242"
 
 
-def test_gate_above_threshold(group, switch, emulator, sandbox):
+def test_gate_above_threshold(group, switch, kube_sandbox, sandbox):
     gate = {"name": "error-rate", "query": 'label_replace(vector(5), "color", "{color}", "", "")', "threshold": 1, "comparison": "<="}
-    emulator.reset_stats()
+    kube_sandbox.reset_stats()
     result, task = switch(target_color="green", prometheus_url=sandbox["PROMETHEUS_URL"], gates=[gate])
-    refused(group, emulator, result, task, "gate error-rate: 5 is not <= 1", 'label_replace(vector(5), "color", "green", "", "")')
+    refused(group, kube_sandbox, result, task, "gate error-rate: 5 is not <= 1", 'label_replace(vector(5), "color", "green", "", "")')
     group.assert_settled("blue")
 
 
-def test_prometheus_unreachable(group, switch, emulator):
+def test_prometheus_unreachable(group, switch, kube_sandbox):
     url = "http://127.0.0.1:%d" % closed_port()
-    emulator.reset_stats()
+    kube_sandbox.reset_stats()
     result, task = switch(target_color="green", prometheus_url=url, gates=[{"name": "error-rate", "query": "vector(0)", "threshold": 1}])
-    refused(group, emulator, result, task, "Prometheus at %s is unreachable" % url, "gate error-rate cannot be evaluated")
+    refused(group, kube_sandbox, result, task, "Prometheus at %s is unreachable" % url, "gate error-rate cannot be evaluated")
     group.assert_settled("blue")
 
 
@@ -352,23 +352,23 @@ def failed_and_reverted(group, result, task, *fragments):
     assert event["reason"] == "BlueGreenSwitchFailed" and event["type"] == "Warning"
 
 
-def test_third_patch_fails_with_500(group, switch, emulator):
-    emulator.fault(type="fail_writes", namespace=group.namespace, resource="services", name="rewards-service", count=1, status=500)
+def test_third_patch_fails_with_500(group, switch, kube_sandbox):
+    kube_sandbox.fault(type="fail_writes", namespace=group.namespace, resource="services", name="rewards-service", count=1, status=500)
     result, task = switch(target_color="green")
     failed_and_reverted(group, result, task, "patching Service rewards-service failed", "HTTP 500",
                         "Reverted user-service, point-service;")
 
 
-def test_conflict_from_a_concurrent_edit(group, switch, emulator):
-    emulator.fault(type="fail_writes", namespace=group.namespace, resource="services", name="point-service", count=1, status=409)
+def test_conflict_from_a_concurrent_edit(group, switch, kube_sandbox):
+    kube_sandbox.fault(type="fail_writes", namespace=group.namespace, resource="services", name="point-service", count=1, status=409)
     result, task = switch(target_color="green")
     failed_and_reverted(group, result, task, "patching Service point-service failed (someone else changed it since it was read)",
                         "Reverted user-service;")
 
 
-def test_real_concurrent_edit_trips_the_resource_version_precondition(group, switch, emulator):
+def test_real_concurrent_edit_trips_the_resource_version_precondition(group, switch, kube_sandbox):
     """A second client edits admin-service while the patches are in flight: its write wins, ours is refused and reverted."""
-    emulator.fault(type="latency", namespace=group.namespace, resource="services", verb="patch", ms=400)
+    kube_sandbox.fault(type="latency", namespace=group.namespace, resource="services", verb="patch", ms=400)
 
     def edit():
         group.services.patch(namespace=group.namespace, name="admin-service", body={"metadata": {"labels": {"edited-by": "someone-else"}}},
@@ -382,7 +382,7 @@ def test_real_concurrent_edit_trips_the_resource_version_precondition(group, swi
     assert group.service("admin-service")["metadata"]["labels"]["edited-by"] == "someone-else"
 
 
-def test_verification_failure_after_all_patches(group, switch, emulator):
+def test_verification_failure_after_all_patches(group, switch, kube_sandbox):
     """Every precondition passes; once the lock is taken the green Pods are evicted and their replacements never
     turn ready (never_ready), so after the last patch the EndpointSlices hold no ready green endpoint and the
     whole group is reverted.
@@ -390,12 +390,12 @@ def test_verification_failure_after_all_patches(group, switch, emulator):
     The latency on Service patches keeps the four patches in flight long enough (4 x 0.5 s) for the eviction to
     land between the checks and the verification; the verification waits wait_timeout for the slices to recover.
     """
-    emulator.fault(type="latency", namespace=group.namespace, resource="services", verb="patch", ms=500)
+    kube_sandbox.fault(type="latency", namespace=group.namespace, resource="services", verb="patch", ms=500)
     pods = group.kube.resources.get(api_version="v1", kind="Pod")
 
     def evict_green():
         for name in GROUP:
-            emulator.fault(type="never_ready", namespace=group.namespace, name="%s-green" % name)
+            kube_sandbox.fault(type="never_ready", namespace=group.namespace, name="%s-green" % name)
         pods.delete(namespace=group.namespace, label_selector="color=green")
 
     done, thread = when_lease_appears(group, evict_green)
@@ -410,14 +410,14 @@ def test_verification_failure_after_all_patches(group, switch, emulator):
 # ---- the info module ---------------------------------------------------------------------------
 
 
-def test_info_reports_colors_replicas_hpa_and_lease(group, run_playbook, emulator, namespace):
+def test_info_reports_colors_replicas_hpa_and_lease(group, run_playbook, kube_sandbox, namespace):
     group.hpas.create(namespace=namespace, body={
         "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "user-service-blue"},
         "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "user-service-blue"},
                  "minReplicas": 2, "maxReplicas": 6,
                  "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}]},
     })
-    emulator.set_hpa(namespace, "user-service-blue", 4)
+    kube_sandbox.set_hpa(namespace, "user-service-blue", 4)
     group.wait_ready(["user-service-blue"])
     deadline = time.monotonic() + 20
     while (_status_field(group.hpas.get(namespace=namespace, name="user-service-blue"), "currentReplicas")) != 4:
@@ -426,11 +426,11 @@ def test_info_reports_colors_replicas_hpa_and_lease(group, run_playbook, emulato
     group.wait_ready(["user-service-blue"])
     group.put_lease("ci-runner-7:4242", renewed_seconds_ago=0, duration=120)
 
-    emulator.reset_stats()
+    kube_sandbox.reset_stats()
     result = run_playbook(play("loyalty.platform.k8s_bluegreen_info", _module_args(namespace)), check=True)
     info = result.task_result("bluegreen")
     assert result.rc == 0 and info["changed"] is False
-    assert emulator.stats()["writes"] == 0 and api_requests(emulator.stats()) == 5 == info["api_requests"]
+    assert kube_sandbox.stats()["writes"] == 0 and api_requests(kube_sandbox.stats()) == 5 == info["api_requests"]
     assert info["active_color"] == "blue" and info["inactive_colors"] == ["green"] and info["missing_services"] == []
     user_blue = info["colors"]["blue"]["deployments"]["user-service"]
     assert user_blue["hpa_current_replicas"] == 4 and user_blue["replicas"] == 4 and user_blue["ready_replicas"] == 4

@@ -97,7 +97,7 @@ def test_prometheus_evaluates_promql_and_alertmanager_answers(sandbox):
 
 
 @pytest.mark.parametrize("namespace_name", ["kube-system", "default"])
-def test_kubernetes_emulator_through_kubeconfig(kube_client, namespace_name):
+def test_kubernetes_through_kubeconfig(kube_client, namespace_name):
     namespaces = kube_client.resources.get(api_version="v1", kind="Namespace")
     assert namespaces.get(name=namespace_name).metadata.name == namespace_name
 

@@ -3,6 +3,7 @@
 Each test runs a private sandbox (own state dir, own ports) so it never disturbs `make sandbox-up`'s.
 """
 
+import importlib.util
 import os
 import shutil
 import socket
@@ -15,7 +16,19 @@ import requests
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CTL = os.path.join(REPO_ROOT, "sandbox", "ctl.py")
-VARIABLES = ["SANDBOX_PG_PORT", "SANDBOX_MOTO_PORT", "SANDBOX_PROMETHEUS_PORT", "SANDBOX_ALERTMANAGER_PORT", "SANDBOX_K8S_PORT"]
+
+
+def _port_variables():
+    """Every SANDBOX_*_PORT variable of sandbox/ctl.py's PORTS table, so a private sandbox moves them all."""
+    spec = importlib.util.spec_from_file_location("sandbox_ctl", CTL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return [variable for variable, _default in module.PORTS.values()]
+
+
+VARIABLES = _port_variables()
+# A pod network of its own, so a private sandbox never competes with `make sandbox-up`'s routes.
+PRIVATE_POD_CIDR = "10.245.0.0/16"
 
 
 def free_ports(count):
@@ -39,6 +52,7 @@ def private_sandbox():
     env["SANDBOX_DIR"] = os.path.join(base, "sandbox")
     env["SANDBOX_LOCAL_VAULT"] = os.path.join(base, "vault.yml")
     env.update(dict(zip(VARIABLES, map(str, free_ports(len(VARIABLES))))))
+    env["SANDBOX_POD_CIDR"] = PRIVATE_POD_CIDR
 
     def ctl(*args):
         return subprocess.run([sys.executable, CTL] + list(args), env=env, capture_output=True, text=True, check=False, timeout=120)

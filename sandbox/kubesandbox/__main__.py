@@ -1,0 +1,168 @@
+"""The sandbox's Kubernetes helper: the fault proxy, the readiness gate and the pods' HTTP stand-in.
+
+  python -m kubesandbox --listen 127.0.0.1:26443 --upstream https://127.0.0.1:26446 \
+      --ca ca.crt --cert apiserver.crt --key apiserver.key --token-file admin.token \
+      --netns loyalty-sandbox --pod-ports 8080 [--ready-delay 0.3]
+
+The pod sockets are bound inside the network namespace (which owns the whole pod CIDR), then the
+process returns to its own namespace to serve them and to reach the API server on 127.0.0.1.
+"""
+
+import argparse
+import ctypes
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import urllib.parse
+
+from .client import ApiError, Client, tls_context
+from .faults import Faults, Stats
+from .pods import PodWatcher, ReadinessGate, StandIn
+from .proxy import ProxyServer
+
+LOG = logging.getLogger("kubesandbox")
+CLONE_NEWNET = 0x40000000
+
+
+def setns(fd):
+    if hasattr(os, "setns"):
+        os.setns(fd, CLONE_NEWNET)
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.setns(fd, CLONE_NEWNET) != 0:
+        raise OSError(ctypes.get_errno(), "setns failed")
+
+
+def bind_in_netns(netns, ports):
+    """Listening sockets on 0.0.0.0:<port> inside the named network namespace."""
+    own = os.open("/proc/self/ns/net", os.O_RDONLY)
+    target = os.open(os.path.join("/run/netns", netns), os.O_RDONLY)
+    sockets = []
+    try:
+        setns(target)
+        try:
+            for port in ports:
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.bind(("0.0.0.0", port))  # nosec - inside the sandbox's own namespace, which holds only pod IPs
+                sock.listen(128)
+                sockets.append(sock)
+        finally:
+            setns(own)
+    finally:
+        os.close(own)
+        os.close(target)
+    return sockets
+
+
+class Sandbox:
+    """State shared by the proxy, the gate and the stand-in; answers the /_sandbox control calls."""
+
+    def __init__(self, args, token):
+        upstream = urllib.parse.urlsplit(args.upstream)
+        self.upstream_host, self.upstream_port = upstream.hostname, upstream.port
+        self.upstream_tls = tls_context(args.ca)
+        self.control_token = token
+        self.faults = Faults(args.ready_delay)
+        self.stats = Stats()
+        self.client = Client(args.upstream, token, args.ca)
+
+    def control(self, method, path, body):
+        parts = [p for p in path.split("/") if p][1:]
+        if parts == ["faults"]:
+            if method == "GET":
+                return 200, {"faults": self.faults.list()}
+            if method == "POST":
+                return 201, self.faults.add(body)
+            if method == "DELETE":
+                self.faults.clear()
+                return 200, {"faults": []}
+        if len(parts) == 2 and parts[0] == "faults" and method == "DELETE":
+            if not self.faults.remove(parts[1]):
+                return 404, {"error": "fault %s not found" % parts[1]}
+            return 200, {"deleted": parts[1]}
+        if parts == ["stats"] and method == "GET":
+            return 200, self.stats.snapshot()
+        if parts == ["stats", "reset"] and method == "POST":
+            self.stats.reset()
+            return 200, self.stats.snapshot()
+        if parts == ["config"]:
+            if method == "POST":
+                return 200, self.faults.configure(body)
+            return 200, self.faults.configure({})
+        if parts == ["hpa"] and method == "POST":
+            return self.set_hpa(body)
+        return 404, {"error": "unknown control endpoint %s %s" % (method, path)}
+
+    def set_hpa(self, body):
+        """Act as the autoscaler deciding on ``replicas``: scale the HPA's target, clamped to its bounds.
+
+        The sandbox has no metrics API, so the real HPA controller never changes the count itself;
+        it keeps the target within min/max and reports the target's replicas in status.currentReplicas.
+        """
+        namespace, name, replicas = body.get("namespace"), body.get("name"), body.get("replicas")
+        if not namespace or not name or not isinstance(replicas, int):
+            return 400, {"error": "hpa needs namespace, name and an integer replicas"}
+        try:
+            hpa = self.client.get("/apis/autoscaling/v2/namespaces/%s/horizontalpodautoscalers/%s" % (namespace, name))
+            spec = hpa.get("spec") or {}
+            low, high = spec.get("minReplicas", 1), spec.get("maxReplicas", 1)
+            desired = max(low, min(high, replicas))
+            ref = spec["scaleTargetRef"]
+            group = ref.get("apiVersion", "apps/v1")
+            plural = {"Deployment": "deployments", "StatefulSet": "statefulsets", "ReplicaSet": "replicasets"}[ref["kind"]]
+            self.client.patch("/apis/%s/namespaces/%s/%s/%s/scale" % (group, namespace, plural, ref["name"]),
+                              {"spec": {"replicas": desired}})
+        except ApiError as exc:
+            return exc.code, {"error": exc.body}
+        return 200, {"namespace": namespace, "name": name, "requested": replicas, "desiredReplicas": desired}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--listen", required=True, help="host:port of the proxy")
+    parser.add_argument("--upstream", required=True, help="https URL of the API server")
+    parser.add_argument("--ca", required=True)
+    parser.add_argument("--cert", required=True)
+    parser.add_argument("--key", required=True)
+    parser.add_argument("--token-file", required=True, help="the cluster admin's bearer token")
+    parser.add_argument("--netns", help="network namespace holding the pod CIDR (no stand-in without it)")
+    parser.add_argument("--pod-ports", default="8080", help="comma-separated ports the stand-in listens on at every pod IP")
+    parser.add_argument("--ready-delay", type=float, default=0.3)
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    with open(args.token_file, encoding="utf-8") as handle:
+        token = handle.read().strip()
+
+    sockets = bind_in_netns(args.netns, [int(p) for p in args.pod_ports.split(",") if p]) if args.netns else []
+    sandbox = Sandbox(args, token)
+    host, port = args.listen.rsplit(":", 1)
+    server = ProxyServer((host, int(port)), sandbox, args.cert, args.key)
+    stop = threading.Event()
+    watcher = PodWatcher(Client(args.upstream, token, args.ca))
+    gate = ReadinessGate(Client(args.upstream, token, args.ca), watcher, sandbox.faults)
+    threads = [threading.Thread(target=watcher.run, args=(stop,), daemon=True),
+               threading.Thread(target=gate.run, args=(stop,), daemon=True)]
+    if sockets:
+        threads += StandIn(sockets, watcher, sandbox.faults, Client(args.upstream, token, args.ca)).threads(stop)
+    for thread in threads:
+        thread.start()
+
+    def _stop(_signum, _frame):
+        stop.set()
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    print("kubesandbox listening on https://%s:%s (pods on ports %s in netns %s)" % (
+        host, port, args.pod_ports, args.netns or "-"), flush=True)
+    server.serve_forever(poll_interval=0.5)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,230 @@
+"""Injected faults, request statistics and run-time settings of the sandbox's Kubernetes.
+
+The test-facing interface (the /_sandbox control endpoint of the fault proxy) takes the same
+fault specs the suites have always used:
+
+  never_ready   namespace, name     pods of that Deployment, ReplicaSet or Pod never turn Ready
+  fail_writes   namespace, resource, name, [count=1], [status=500|409]
+                                    the next writes to that object through the proxy fail
+  latency       ms, [resource], [namespace], [verb]
+                                    requests through the proxy wait first
+  pod_http      namespace, name, status
+                                    HTTP requests to those pods answer with that status
+"""
+
+import json
+import threading
+
+FAULT_TYPES = ("never_ready", "fail_writes", "latency", "pod_http")
+WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
+BASE_VERBS = ("get", "list", "create", "patch", "update", "delete")
+NEEDED = {"never_ready": ("namespace", "name"), "pod_http": ("namespace", "name", "status"),
+          "fail_writes": ("namespace", "resource", "name"), "latency": ("ms",)}
+
+
+class FaultError(ValueError):
+    """A fault spec that cannot be used; the message says what is wrong."""
+
+
+def resource_matches(wanted, plural):
+    """A fault's "resource" may be given as the plural or the singular, in any case."""
+    wanted = wanted.lower()
+    if wanted == plural:
+        return True
+    singular = plural[:-2] if plural.endswith(("ses", "xes")) else plural[:-1] if plural.endswith("s") else plural
+    return wanted == singular
+
+
+def status_body(code, reason, message, details=None):
+    """A metav1.Status as the API server returns it."""
+    body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message,
+            "reason": reason, "code": code}
+    if details is not None:
+        body["details"] = details
+    return json.dumps(body).encode()
+
+
+class Faults:
+    """The active faults and settings. All methods are thread-safe."""
+
+    def __init__(self, ready_delay=0.3):
+        self._lock = threading.Lock()
+        self._faults = []
+        self._next_id = 1
+        self.config = {"ready_delay": float(ready_delay)}
+        self.listeners = []
+
+    def _changed(self):
+        for listener in self.listeners:
+            listener()
+
+    def add(self, spec):
+        """Validate and register a fault; returns its stored form (with "id")."""
+        if not isinstance(spec, dict) or spec.get("type") not in FAULT_TYPES:
+            raise FaultError("fault type must be one of %s" % ", ".join(FAULT_TYPES))
+        kind = spec["type"]
+        missing = [k for k in NEEDED[kind] if spec.get(k) in (None, "")]
+        if missing:
+            raise FaultError("fault %s needs %s" % (kind, ", ".join(missing)))
+        fault = dict(spec)
+        try:
+            if kind == "fail_writes":
+                fault["count"] = int(fault.get("count", 1))
+                fault["status"] = int(fault.get("status", 500))
+                if fault["status"] not in (409, 500):
+                    raise FaultError("fail_writes status must be 409 or 500")
+            if kind == "pod_http":
+                fault["status"] = int(fault["status"])
+            if kind == "latency":
+                fault["ms"] = float(fault["ms"])
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, FaultError):
+                raise
+            raise FaultError("invalid %s fault: %s" % (kind, exc)) from exc
+        with self._lock:
+            fault["id"] = "fault-%d" % self._next_id
+            self._next_id += 1
+            self._faults.append(fault)
+        self._changed()
+        return dict(fault)
+
+    def remove(self, fault_id):
+        """Drop one fault; True when it existed."""
+        with self._lock:
+            before = len(self._faults)
+            self._faults = [f for f in self._faults if f["id"] != fault_id]
+            removed = len(self._faults) != before
+        self._changed()
+        return removed
+
+    def clear(self):
+        """Drop every fault."""
+        with self._lock:
+            self._faults = []
+        self._changed()
+
+    def list(self):
+        """Copies of the active faults."""
+        with self._lock:
+            return [dict(f) for f in self._faults]
+
+    def configure(self, settings):
+        """Change run-time settings (ready_delay, seconds); returns them all."""
+        with self._lock:
+            if "ready_delay" in settings:
+                delay = float(settings["ready_delay"])
+                if delay < 0:
+                    raise FaultError("ready_delay must be 0 or more seconds")
+                self.config["ready_delay"] = delay
+            config = dict(self.config)
+        self._changed()
+        return config
+
+    def ready_delay(self):
+        with self._lock:
+            return self.config["ready_delay"]
+
+    def latency_ms(self, plural, namespace, verb):
+        """Total delay for an API request (latency faults, optionally filtered by resource/namespace/verb)."""
+        total = 0.0
+        with self._lock:
+            for fault in self._faults:
+                if fault["type"] != "latency":
+                    continue
+                if fault.get("resource") and (plural is None or not resource_matches(fault["resource"], plural)):
+                    continue
+                if fault.get("namespace") and fault["namespace"] != namespace:
+                    continue
+                if fault.get("verb") and fault["verb"] != verb:
+                    continue
+                total += fault["ms"]
+        return total
+
+    def write_failure(self, group, plural, namespace, name):
+        """Consume a matching fail_writes fault: (status code, Status body), or None."""
+        with self._lock:
+            for fault in self._faults:
+                if fault["type"] != "fail_writes" or fault["count"] <= 0:
+                    continue
+                if fault["name"] != name or not resource_matches(fault["resource"], plural):
+                    continue
+                if namespace is not None and fault["namespace"] != namespace:
+                    continue
+                fault["count"] -= 1
+                status = fault["status"]
+                break
+            else:
+                return None
+        qual = "%s.%s" % (plural, group) if group else plural
+        details = {"name": name, "kind": plural}
+        if group:
+            details["group"] = group
+        if status == 409:
+            return 409, status_body(409, "Conflict", 'Operation cannot be fulfilled on %s "%s": the object has been modified; '
+                                    'please apply your changes to the latest version and try again' % (qual, name), details)
+        return 500, status_body(500, "InternalError", "Internal error occurred: injected fault (fail_writes) for %s %s/%s" % (
+            qual, namespace, name), {"causes": [{"message": "injected fault"}]})
+
+    def never_ready(self, namespace, names):
+        """True when a never_ready fault targets any of ``names`` (deployment, replicaset or pod) in namespace."""
+        with self._lock:
+            return any(f["type"] == "never_ready" and f["namespace"] == namespace and f["name"] in names for f in self._faults)
+
+    def pod_http(self, namespace, names):
+        """HTTP status forced for requests to a pod, or None."""
+        with self._lock:
+            for fault in self._faults:
+                if fault["type"] == "pod_http" and fault["namespace"] == namespace and fault["name"] in names:
+                    return fault["status"]
+        return None
+
+
+class Stats:
+    """Counts of API requests through the proxy by verb (discovery counted apart, control calls not at all)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._by_verb = {}
+        self._dry_run = 0
+        self.reset()
+
+    def reset(self):
+        """Zero every counter."""
+        with self._lock:
+            self._by_verb = {verb: 0 for verb in BASE_VERBS}
+            self._dry_run = 0
+
+    def count(self, verb, dry_run=False):
+        """Record one request."""
+        with self._lock:
+            self._by_verb[verb] = self._by_verb.get(verb, 0) + 1
+            if dry_run:
+                self._dry_run += 1
+
+    def snapshot(self):
+        """The counters: requests, by_verb, writes, dry_run."""
+        with self._lock:
+            by_verb = dict(self._by_verb)
+            return {
+                "requests": sum(by_verb.values()),
+                "by_verb": by_verb,
+                "writes": sum(by_verb.get(v, 0) for v in WRITE_VERBS),
+                "dry_run": self._dry_run,
+            }
+
+
+def workload_names(pod):
+    """The names a fault may give for a pod: the pod, its owner (a ReplicaSet) and that owner's Deployment."""
+    metadata = pod.get("metadata") or {}
+    names = {metadata.get("name", "")}
+    for owner in metadata.get("ownerReferences") or []:
+        names.add(owner.get("name", ""))
+        if owner.get("kind") == "ReplicaSet":
+            template_hash = (metadata.get("labels") or {}).get("pod-template-hash")
+            owner_name = owner.get("name", "")
+            if template_hash and owner_name.endswith("-" + template_hash):
+                names.add(owner_name[:-len(template_hash) - 1])
+            else:
+                names.add(owner_name.rsplit("-", 1)[0])
+    names.discard("")
+    return names
