@@ -12,11 +12,14 @@ description:
   - Given rendered manifests and the live objects of the same kinds (as the C(kubernetes.core.k8s) lookup lists them),
     returns the manifests an apply could still change, in their input order. The others can be skipped without
     a module run.
+  - Made for server-side apply, which keeps no copy of what was sent. Each returned manifest carries the
+    annotation C(loyalty.platform/applied-sha256), the sha256 of the manifest itself (never its content), to be
+    applied with it.
   - The comparison is conservative. A manifest counts as unchanged only when the live object exists, its
-    C(kubectl.kubernetes.io/last-applied-configuration) annotation holds exactly this manifest (so a field dropped
-    from the template is still removed by the next apply), and every field of the manifest has the same value and
-    type in the live object (lists of the same length, matched element by element). Fields the server owns
-    (C(metadata.uid), C(metadata.resourceVersion), C(status) and the like) are ignored. Anything else means changed.
+    C(loyalty.platform/applied-sha256) annotation is the hash of exactly this manifest (so a field dropped from the
+    template was removed by that apply), and every field of the manifest has the same value and type in the live
+    object (lists of the same length, matched element by element). Fields the server owns (C(metadata.uid),
+    C(metadata.resourceVersion), C(status) and the like) are ignored. Anything else means changed.
   - Secrets are never compared by value. The manifest must carry the annotation C(loyalty.platform/secret-hash),
     the sha256 of its data as C(key=value) lines in key order, and the live Secret's data must hash to the same value.
     Use it inside C(no_log) tasks only, as anything holding Secret data.
@@ -53,12 +56,16 @@ EXAMPLES = r"""
   kubernetes.core.k8s:
     definition: "{{ _changed }}"
     apply: true
+    server_side_apply:
+      field_manager: my-playbook
   when: _changed | length > 0
 """
 
 RETURN = r"""
 _value:
-  description: The manifests of the input that an apply could change, in input order; empty when every one is satisfied.
+  description:
+    - The manifests of the input that an apply could change, in input order, each with the annotation
+      C(loyalty.platform/applied-sha256) added; empty when every one is satisfied.
   type: list
   elements: dict
 """

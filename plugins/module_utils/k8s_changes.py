@@ -7,16 +7,20 @@
 Pure functions; nothing here talks to a cluster. The filter loyalty.platform.k8s_changed
 and the unit tests call changed_objects().
 
-The answer is conservative: an object is "unchanged" only when an apply could not
-change it, that is when
-  * the live object exists and was last applied with exactly this definition (the
-    last-applied-configuration annotation kubernetes.core and kubectl write; without it a
-    field dropped from the template would never be removed), and
+The objects are applied with server-side apply, which keeps no copy of what was sent. Each
+manifest that goes to the API therefore carries APPLIED_HASH_ANNOTATION, applied_hash() of
+the manifest itself (a sha256, never the content: a Secret's data is not copied anywhere).
+The answer is conservative: an object is "unchanged" only when an apply could not change
+it, that is when
+  * the live object exists and its APPLIED_HASH_ANNOTATION is the hash of exactly this
+    definition (so the last apply sent this definition, and a field dropped from the
+    template since then would have been removed by it), and
   * every field of the definition has the same value in the live object (so a change made
     behind our back is put right), compared strictly: same types, lists of the same length
     matched element by element.
 Anything else, including anything unexpected, is "changed": a false "changed" costs one
-no-op apply, a false "unchanged" would lose a change.
+no-op apply, a false "unchanged" would lose a change. The changed definitions come back
+stamped with their hash, ready to apply.
 
 Secrets are never compared by value: the rendered Secret carries SECRET_HASH_ANNOTATION,
 secret_hash() of its data, and that must equal the hash of the live Secret's data.
@@ -29,7 +33,7 @@ import json
 
 from collections.abc import Mapping
 
-LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration"
+APPLIED_HASH_ANNOTATION = "loyalty.platform/applied-sha256"
 SECRET_HASH_ANNOTATION = "loyalty.platform/secret-hash"
 SECRET_DATA_FIELDS = ("data", "stringData")
 # Written by the API server, never by us: left out of every comparison.
@@ -139,29 +143,39 @@ def index_live(live):
     return index
 
 
-def _last_applied(live):
+def applied_hash(definition):
+    """sha256 hex of a manifest as applied: its canonical JSON, without the APPLIED_HASH_ANNOTATION itself."""
+    bare = _without(definition, annotations=(APPLIED_HASH_ANNOTATION,))
+    return hashlib.sha256(json.dumps(bare, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()
+
+
+def stamp(definition):
+    """A copy of the manifest carrying APPLIED_HASH_ANNOTATION (the manifest itself is left as it is)."""
+    stamped = dict(definition)
+    meta = dict(definition.get("metadata") or {})
+    annotations = dict(meta.get("annotations") or {})
+    annotations[APPLIED_HASH_ANNOTATION] = applied_hash(definition)
+    meta["annotations"] = annotations
+    stamped["metadata"] = meta
+    return stamped
+
+
+def _live_hash(live):
     meta = live.get("metadata") if isinstance(live.get("metadata"), Mapping) else {}
     annotations = meta.get("annotations") if isinstance(meta.get("annotations"), Mapping) else {}
-    text = annotations.get(LAST_APPLIED_ANNOTATION)
-    if not isinstance(text, str):
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    return value if isinstance(value, Mapping) else None
+    value = annotations.get(APPLIED_HASH_ANNOTATION)
+    return value if isinstance(value, str) else None
 
 
 def is_satisfied(desired, live):
     """True only when applying `desired` over `live` could not change anything (see the module docstring)."""
     if not isinstance(desired, Mapping) or not isinstance(live, Mapping):
         return False
-    last_applied = _last_applied(live)
-    if last_applied is None:
+    if _live_hash(live) != applied_hash(desired):
         return False
     is_secret = desired.get("kind") == "Secret"
     ignore_top = SERVER_TOP_LEVEL_FIELDS | (frozenset(SECRET_DATA_FIELDS) if is_secret else frozenset())
-    wanted = _without(desired, top=ignore_top, metadata=SERVER_METADATA_FIELDS, annotations=(LAST_APPLIED_ANNOTATION,))
+    wanted = _without(desired, top=ignore_top, metadata=SERVER_METADATA_FIELDS, annotations=(APPLIED_HASH_ANNOTATION,))
     if is_secret:
         if "stringData" in desired:
             return False  # stringData is write-only: nothing live to compare it with
@@ -170,14 +184,13 @@ def is_satisfied(desired, live):
             return False
         if secret_hash(live.get("data")) != expected:
             return False
-    previous = _without(last_applied, top=ignore_top, metadata=SERVER_METADATA_FIELDS, annotations=(LAST_APPLIED_ANNOTATION,))
     # apiVersion and kind found the live object (list items come without them)
     fields = {key: value for key, value in wanted.items() if key not in ("apiVersion", "kind")}
-    return is_same(wanted, previous) and is_subset(fields, live)
+    return is_subset(fields, live)
 
 
 def changed_objects(definitions, live):
-    """The definitions (in their order) that the live objects do not satisfy.
+    """The definitions (in their order) that the live objects do not satisfy, each stamped (stamp()) for the apply.
 
     definitions: the rendered manifests; live: mapping '<apiVersion>/<Kind>' -> list of live objects, or its JSON text.
     """
@@ -189,5 +202,5 @@ def changed_objects(definitions, live):
         if not isinstance(definition, Mapping):
             raise K8sChangesError("every definition must be a mapping, got %s" % type(definition).__name__)
         if not is_satisfied(definition, index.get(object_key(definition))):
-            changed.append(definition)
+            changed.append(stamp(definition))
     return changed

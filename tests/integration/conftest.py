@@ -7,6 +7,7 @@ import json
 import os
 import shlex
 import subprocess
+import time
 import uuid
 
 import pytest
@@ -220,5 +221,13 @@ def namespace(kube_client, deployer_kubeconfig):  # pylint: disable=unused-argum
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
             "subjects": [{"kind": "ServiceAccount", "name": DEPLOYER, "namespace": DEPLOYER_NAMESPACE}],
         })
+    # The controllers add the default ServiceAccount and the kube-root-ca.crt ConfigMap shortly after: wait
+    # for them, so that a test's "before" listing is the namespace as it stays.
+    deadline = time.monotonic() + 30
+    for api_version, kind, wanted in (("v1", "ServiceAccount", "default"), ("v1", "ConfigMap", "kube-root-ca.crt")):
+        resource = kube_client.resources.get(api_version=api_version, kind=kind)
+        while wanted not in [item.metadata.name for item in resource.get(namespace=name).items]:
+            assert time.monotonic() < deadline, "%s %s never appeared in namespace %s" % (kind, wanted, name)
+            time.sleep(0.1)
     yield name
     api.delete(name=name)

@@ -104,7 +104,7 @@ def test_up_twice_runs_one_copy_and_down_stops_all(private_sandbox):
 
     with open(os.path.join(env["SANDBOX_DIR"], "env"), encoding="utf-8") as handle:
         exported = handle.read()
-    for name in ("K8S_AUTH_KUBECONFIG", "AWS_ENDPOINT_URL", "PGPASSWORD", "PROMETHEUS_URL", "ALERTMANAGER_URL", "KUBEEMU_TOKEN"):
+    for name in ("K8S_AUTH_KUBECONFIG", "AWS_ENDPOINT_URL", "PGPASSWORD", "PROMETHEUS_URL", "ALERTMANAGER_URL", "SANDBOX_K8S_TOKEN", "SANDBOX_K8S_CA"):
         assert "export %s=" % name in exported
     assert oct(os.stat(os.path.join(env["SANDBOX_DIR"], "env")).st_mode & 0o777) == "0o600"
     with open(env["SANDBOX_LOCAL_VAULT"], encoding="utf-8") as handle:

@@ -105,12 +105,11 @@ def render(name, context):
     return ENV.get_template(name).render(context)
 
 
-def render_all(environment, live_services=(), live_replicas=None, **overrides):
+def render_all(environment, live_services=(), **overrides):
     """What render.yml produces: resolved services, namespace, objects, Secrets, removals."""
     context = variables(environment, **overrides)
     context["_eks_apps_resolved"] = yaml.safe_load(render("services.yml.j2", context)) or []
     context["_eks_apps_live_service_names"] = list(live_services)
-    context["_eks_apps_live_replicas"] = dict(live_replicas or {})
     # observe.yml: an explicit eks_apps_color, else the live group's color, else the default
     context["_eks_apps_color"] = context["eks_apps_color"] or context["_eks_apps_default_color"]
     return {
@@ -158,7 +157,7 @@ def test_production_values_from_the_guide():
     out = render_all("production")
     objects = out["objects"]
     deployment = find(objects, "Deployment", "user-service-blue")
-    assert deployment["spec"]["replicas"] == 6
+    assert "replicas" not in deployment["spec"]  # the HPA (minReplicas 6, below) owns it
     assert deployment["spec"]["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
     main = container(deployment)
     assert main["image"].startswith("ghcr.io/loyalty-system/user-service:")
@@ -192,11 +191,11 @@ def test_production_values_from_the_guide():
 
 
 def test_staging_is_smaller_and_local_is_sandbox_sized():
-    staging = find(render_all("staging")["objects"], "Deployment", "point-service-blue")
+    staging_out = render_all("staging")
     local_out = render_all("local")
     local = find(local_out["objects"], "Deployment", "point-service-blue")
-    assert staging["spec"]["replicas"] == 2
-    assert local["spec"]["replicas"] == 1
+    assert find(staging_out["objects"], "HorizontalPodAutoscaler", "point-service-blue")["spec"]["minReplicas"] == 2
+    assert find(local_out["objects"], "HorizontalPodAutoscaler", "point-service-blue")["spec"]["minReplicas"] == 1
     assert container(local)["resources"]["requests"] == {"cpu": "50m", "memory": "64Mi"}
     ingress = find(local_out["objects"], "Ingress", "point-service")
     assert ingress["spec"]["rules"][0]["host"] == "api.loyalty.local"
@@ -266,11 +265,12 @@ def test_existing_service_is_never_rendered_again():
     assert services == ["point-service", "rewards-service", "admin-service"]
 
 
-def test_live_replicas_are_kept_while_autoscaling():
-    out = render_all("production", live_replicas={"user-service-blue": 11})
-    assert find(out["objects"], "Deployment", "user-service-blue")["spec"]["replicas"] == 11
-    assert find(out["objects"], "Deployment", "point-service-blue")["spec"]["replicas"] == 6
-    fixed = render_all("production", live_replicas={"user-service-blue": 11}, eks_apps_autoscaling_enabled=False)
+def test_replicas_are_left_to_the_hpa_while_autoscaling():
+    # Server-side apply: a field the role never sends stays with the manager that owns it (the HPA's scaling).
+    out = render_all("production")
+    assert all("replicas" not in find(out["objects"], "Deployment", name + "-blue")["spec"]
+               for name in ("user-service", "point-service", "rewards-service", "admin-service"))
+    fixed = render_all("production", eks_apps_autoscaling_enabled=False)
     assert find(fixed["objects"], "Deployment", "user-service-blue")["spec"]["replicas"] == 6
     assert not [obj for obj in fixed["objects"] if obj["kind"] == "HorizontalPodAutoscaler"]
 

@@ -16,13 +16,15 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.loyalty.platform.plugins.filter.k8s_changed import FilterModule
 from ansible_collections.loyalty.platform.plugins.module_utils.k8s_changes import (
-    LAST_APPLIED_ANNOTATION,
+    APPLIED_HASH_ANNOTATION,
     SECRET_HASH_ANNOTATION,
     K8sChangesError,
+    applied_hash,
     changed_objects,
     is_satisfied,
     is_subset,
     secret_hash,
+    stamp,
 )
 
 DEPLOYMENT = {
@@ -38,12 +40,11 @@ DEPLOYMENT = {
 
 
 def applied(desired, **server_fields):
-    """What the API holds after kubernetes.core applied `desired`: the annotation, server fields, defaults."""
+    """What the API holds after a server-side apply of stamp(desired): the hash annotation, server fields, defaults."""
     live = copy.deepcopy(desired)
     live.pop("apiVersion", None)  # list items come without apiVersion and kind
     live.pop("kind", None)
-    live["metadata"].setdefault("annotations", {})[LAST_APPLIED_ANNOTATION] = json.dumps(
-        desired, separators=(",", ":"), sort_keys=True)
+    live["metadata"].setdefault("annotations", {})[APPLIED_HASH_ANNOTATION] = applied_hash(desired)
     live["metadata"].update({"uid": "0a1b", "resourceVersion": "42", "creationTimestamp": "2025-01-01T00:00:00Z"})
     live["status"] = {"observedGeneration": 1}
     live.update(server_fields)
@@ -62,35 +63,46 @@ def test_an_applied_object_with_server_defaults_is_unchanged():
 
 
 def test_a_missing_object_is_changed():
-    assert changed_objects([DEPLOYMENT], {}) == [DEPLOYMENT]
-    assert changed_objects([DEPLOYMENT], live_index()) == [DEPLOYMENT]
+    assert changed_objects([DEPLOYMENT], {}) == [stamp(DEPLOYMENT)]
+    assert changed_objects([DEPLOYMENT], live_index()) == [stamp(DEPLOYMENT)]
 
 
 def test_an_object_with_another_name_or_namespace_does_not_count():
     other = copy.deepcopy(DEPLOYMENT)
     other["metadata"]["namespace"] = "elsewhere"
-    assert changed_objects([DEPLOYMENT], live_index(applied(other))) == [DEPLOYMENT]
+    assert changed_objects([DEPLOYMENT], live_index(applied(other))) == [stamp(DEPLOYMENT)]
 
 
 def test_a_different_value_is_changed():
     live = applied(DEPLOYMENT)
     live["spec"]["template"]["spec"]["containers"][0]["image"] = "repo/user-service:0.9.0"  # edited behind our back
-    assert changed_objects([DEPLOYMENT], live_index(live)) == [DEPLOYMENT]
+    assert changed_objects([DEPLOYMENT], live_index(live)) == [stamp(DEPLOYMENT)]
 
 
 def test_a_field_dropped_from_the_template_is_changed():
     # live still holds the label, and the last apply had it: the next apply removes it
     previous = copy.deepcopy(DEPLOYMENT)
     previous["metadata"]["labels"]["tier"] = "backend"
-    assert changed_objects([DEPLOYMENT], live_index(applied(previous))) == [DEPLOYMENT]
+    assert changed_objects([DEPLOYMENT], live_index(applied(previous))) == [stamp(DEPLOYMENT)]
 
 
-def test_without_the_last_applied_annotation_it_is_changed():
+def test_without_the_applied_hash_annotation_it_is_changed():
     live = applied(DEPLOYMENT)
-    del live["metadata"]["annotations"][LAST_APPLIED_ANNOTATION]
-    assert changed_objects([DEPLOYMENT], live_index(live)) == [DEPLOYMENT]
-    live["metadata"]["annotations"][LAST_APPLIED_ANNOTATION] = "{not json"
-    assert changed_objects([DEPLOYMENT], live_index(live)) == [DEPLOYMENT]
+    del live["metadata"]["annotations"][APPLIED_HASH_ANNOTATION]
+    assert changed_objects([DEPLOYMENT], live_index(live)) == [stamp(DEPLOYMENT)]
+    live["metadata"]["annotations"][APPLIED_HASH_ANNOTATION] = "not-the-hash"
+    assert changed_objects([DEPLOYMENT], live_index(live)) == [stamp(DEPLOYMENT)]
+
+
+def test_the_stamp_is_the_hash_of_the_manifest_and_never_its_content():
+    stamped = stamp(DEPLOYMENT)
+    value = stamped["metadata"]["annotations"][APPLIED_HASH_ANNOTATION]
+    assert len(value) == 64 and "user-service" not in value
+    assert "annotations" not in DEPLOYMENT["metadata"]  # the input is left as it is
+    assert applied_hash(stamped) == applied_hash(DEPLOYMENT) == value  # stamping again changes nothing
+    other = copy.deepcopy(DEPLOYMENT)
+    other["spec"]["replicas"] = 3
+    assert applied_hash(other) != value
 
 
 def test_types_are_compared_strictly():
@@ -107,7 +119,7 @@ def test_the_order_of_the_input_is_kept():
     config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "demo"}, "data": {"k": "v"}}
     live = {"apps/v1/Deployment": [applied(DEPLOYMENT)], "v1/ConfigMap": []}
     changed_deployment = dict(DEPLOYMENT, spec=dict(DEPLOYMENT["spec"], replicas=3))
-    assert changed_objects([changed_deployment, config], live) == [changed_deployment, config]
+    assert changed_objects([changed_deployment, config], live) == [stamp(changed_deployment), stamp(config)]
 
 
 def test_a_namespace_is_matched_without_a_namespace():
@@ -127,19 +139,19 @@ def test_secrets_are_compared_by_the_hash_of_their_data():
     desired = secret(password="c2VjcmV0")
     assert changed_objects([desired], {"v1/Secret": [applied(desired)]}) == []
     rotated = secret(password="bmV3")
-    assert changed_objects([rotated], {"v1/Secret": [applied(desired)]}) == [rotated]
+    assert changed_objects([rotated], {"v1/Secret": [applied(desired)]}) == [stamp(rotated)]
     # edited by hand: the annotation still matches, the live data does not
     tampered = applied(desired)
     tampered["data"]["password"] = "dGFtcGVyZWQ="
-    assert changed_objects([desired], {"v1/Secret": [tampered]}) == [desired]
+    assert changed_objects([desired], {"v1/Secret": [tampered]}) == [stamp(desired)]
     # a stale annotation (not the hash of the data sent) never counts as unchanged
     stale = copy.deepcopy(desired)
     stale["data"]["password"] = "b3RoZXI="
-    assert changed_objects([stale], {"v1/Secret": [applied(stale)]}) == [stale]
+    assert changed_objects([stale], {"v1/Secret": [applied(stale)]}) == [stamp(stale)]
     # no annotation: changed
     bare = copy.deepcopy(desired)
     del bare["metadata"]["annotations"]
-    assert changed_objects([bare], {"v1/Secret": [applied(bare)]}) == [bare]
+    assert changed_objects([bare], {"v1/Secret": [applied(bare)]}) == [stamp(bare)]
 
 
 def test_the_live_listing_may_come_as_its_json_text():
@@ -147,7 +159,7 @@ def test_the_live_listing_may_come_as_its_json_text():
     assert changed_objects([DEPLOYMENT], json.dumps(live_index(live))) == []
     changed = copy.deepcopy(DEPLOYMENT)
     changed["spec"]["replicas"] = 3
-    assert changed_objects([changed], json.dumps(live_index(live))) == [changed]
+    assert changed_objects([changed], json.dumps(live_index(live))) == [stamp(changed)]
     with pytest.raises(K8sChangesError, match="not JSON"):
         changed_objects([DEPLOYMENT], "{not json")
     with pytest.raises(K8sChangesError, match="mapping"):
@@ -187,7 +199,7 @@ def test_not_a_subset_of_live_or_not_the_last_applied_means_changed(desired_spec
     live["spec"] = live_spec
     result = changed_objects([desired], {"v1/ConfigMap": [live]})
     if not is_subset(desired_spec, live_spec) or json.loads(json.dumps(desired_spec)) != last_spec:
-        assert result == [desired]
+        assert result == [stamp(desired)]
     if result == []:
         assert is_satisfied(desired, live)
 
