@@ -623,47 +623,52 @@ class KubeAPIServer(Service):
         return https_ok("https://%s:%d/readyz" % (HOST, self.port), self.creds["k8s_token"])
 
 
-class KubeControllerManager(Service):
+class ControllerComponent(Service):
+    """A control-plane component that serves its health endpoint with the sandbox's certificate."""
+
+    start_timeout = 60
+    token_name = ""
+
+    def flags(self):
+        """The component's own flags, after the shared ones."""
+        return []
+
+    def command(self):
+        kubeconfig = write_component_kubeconfig(self.name, self.creds[self.token_name])
+        return [os.path.join(k8s_bin(), self.name), "--kubeconfig", kubeconfig,
+                "--authentication-kubeconfig", kubeconfig, "--authorization-kubeconfig", kubeconfig,
+                "--bind-address", HOST, "--secure-port", str(self.port),
+                "--tls-cert-file", os.path.join(PKI_DIR, "apiserver.crt"),
+                "--tls-private-key-file", os.path.join(PKI_DIR, "apiserver.key"),
+                "--leader-elect=false", "-v", "1"] + self.flags()
+
+    def ready(self):
+        return https_ok("https://%s:%d/healthz" % (HOST, self.port))
+
+
+class KubeControllerManager(ControllerComponent):
     """kube-controller-manager with its default controllers, service-account tokens and a 1 s HPA sync."""
 
     name = "kube-controller-manager"
-    start_timeout = 60
+    token_name = "k8s_kcm_token"
 
-    def command(self):
-        kubeconfig = write_component_kubeconfig("kube-controller-manager", self.creds["k8s_kcm_token"])
-        return [os.path.join(k8s_bin(), "kube-controller-manager"), "--kubeconfig", kubeconfig,
-                "--authentication-kubeconfig", kubeconfig, "--authorization-kubeconfig", kubeconfig,
-                "--bind-address", HOST, "--secure-port", str(self.port),
-                "--tls-cert-file", os.path.join(PKI_DIR, "apiserver.crt"),
-                "--tls-private-key-file", os.path.join(PKI_DIR, "apiserver.key"),
-                "--service-account-private-key-file", os.path.join(PKI_DIR, "sa.key"),
+    def flags(self):
+        return ["--service-account-private-key-file", os.path.join(PKI_DIR, "sa.key"),
                 "--root-ca-file", os.path.join(PKI_DIR, "ca.crt"), "--use-service-account-credentials=true",
                 "--cluster-signing-cert-file", os.path.join(PKI_DIR, "ca.crt"),
                 "--cluster-signing-key-file", os.path.join(PKI_DIR, "ca.key"),
-                "--leader-elect=false", "--horizontal-pod-autoscaler-sync-period", "1s",
-                "--controllers", "*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller", "-v", "1"]
+                "--horizontal-pod-autoscaler-sync-period", "1s",
+                # kwok's nodes never go away: a heartbeat that is late on a busy 2-core machine must not make
+                # the node lifecycle controller mark every pod of the node NotReady in the middle of a test.
+                "--node-monitor-grace-period", "1h",
+                "--controllers", "*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller"]
 
-    def ready(self):
-        return https_ok("https://%s:%d/healthz" % (HOST, self.port))
 
-
-class KubeScheduler(Service):
+class KubeScheduler(ControllerComponent):
     """kube-scheduler, placing pods on kwok's fake nodes."""
 
     name = "kube-scheduler"
-    start_timeout = 60
-
-    def command(self):
-        kubeconfig = write_component_kubeconfig("kube-scheduler", self.creds["k8s_scheduler_token"])
-        return [os.path.join(k8s_bin(), "kube-scheduler"), "--kubeconfig", kubeconfig,
-                "--authentication-kubeconfig", kubeconfig, "--authorization-kubeconfig", kubeconfig,
-                "--bind-address", HOST, "--secure-port", str(self.port),
-                "--tls-cert-file", os.path.join(PKI_DIR, "apiserver.crt"),
-                "--tls-private-key-file", os.path.join(PKI_DIR, "apiserver.key"),
-                "--leader-elect=false", "-v", "1"]
-
-    def ready(self):
-        return https_ok("https://%s:%d/healthz" % (HOST, self.port))
+    token_name = "k8s_scheduler_token"
 
 
 class Kwok(Service):

@@ -70,8 +70,8 @@ if [ ${#todo[@]} -eq 0 ] && crds_current; then
     exit 0
 fi
 
-if [ -z "$go_bin" ]; then
-    echo "building the Kubernetes sandbox needs the Go toolchain (1.24 or newer): install it (apt-get install golang-go, or from the Go project) and put go on PATH, or set GO=/path/to/go" >&2
+if [ -z "$go_bin" ] || [ ! -x "$go_bin" ]; then
+    echo "building the Kubernetes sandbox needs the Go toolchain (1.24 or newer)${go_bin:+, and $go_bin is not an executable}: install it (apt-get install golang-go, or from the Go project) and put go on PATH, or set GO=/path/to/go" >&2
     exit 1
 fi
 

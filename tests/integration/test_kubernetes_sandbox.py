@@ -46,34 +46,6 @@ def apps(api):
     return k8s.AppsV1Api(api)
 
 
-class Control:
-    """The fault proxy's /_sandbox endpoint; removes the faults it added."""
-
-    def __init__(self, sandbox):
-        self.url = sandbox["SANDBOX_K8S_URL"] + "/_sandbox/"
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = "Bearer " + sandbox["SANDBOX_K8S_TOKEN"]
-        self.ca = sandbox["SANDBOX_K8S_CA"]
-        self.ids = []
-
-    def fault(self, **spec):
-        response = self.session.post(self.url + "faults", json=spec, timeout=10, verify=self.ca)
-        response.raise_for_status()
-        self.ids.append(response.json()["id"])
-        return response.json()
-
-    def remove(self):
-        while self.ids:
-            self.session.delete(self.url + "faults/" + self.ids.pop(), timeout=10, verify=self.ca)
-
-
-@pytest.fixture
-def control(sandbox):
-    client = Control(sandbox)
-    yield client
-    client.remove()
-
-
 @pytest.fixture
 def ns(core):
     name = "ks-" + uuid.uuid4().hex[:8]
@@ -205,8 +177,8 @@ def test_pods_proxy_reaches_the_stand_in_at_the_pod_ip(sandbox, core, apps, ns):
     assert 'http_server_requests_seconds_count{' in response.text and 'uri="/actuator/health/readiness"' in response.text
 
 
-def test_never_ready_and_pod_http_faults(core, apps, ns, control):
-    control.fault(type="never_ready", namespace=ns, name="held")
+def test_never_ready_and_pod_http_faults(core, apps, ns, kube_sandbox):
+    kube_sandbox.fault(type="never_ready", namespace=ns, name="held")
     apps.create_namespaced_deployment(ns, deployment("held", replicas=1))
     apps.create_namespaced_deployment(ns, deployment("free", replicas=1))
     wait(lambda: ready_pods(core, ns, "free", 1), message="the free pod ready")
@@ -214,19 +186,19 @@ def test_never_ready_and_pod_http_faults(core, apps, ns, control):
     held = core.list_namespaced_pod(ns, label_selector="app=held").items
     assert len(held) == 1 and held[0].status.phase == "Running" and held[0].status.pod_ip
     assert not ready_pods(core, ns, "held", 1)
-    control.remove()
+    kube_sandbox.remove_mine()
     wait(lambda: ready_pods(core, ns, "held", 1), message="the held pod ready once the fault is gone")
 
-    control.fault(type="pod_http", namespace=ns, name="free", status=503)
+    kube_sandbox.fault(type="pod_http", namespace=ns, name="free", status=503)
     pod = ready_pods(core, ns, "free", 1)[0].metadata.name
     with pytest.raises(ApiException) as raised:
         core.connect_get_namespaced_pod_proxy_with_path(pod + ":8080", ns, "actuator/health/readiness")
     assert raised.value.status == 503
 
 
-def test_fail_writes_fault_changes_nothing(core, ns, control):
+def test_fail_writes_fault_changes_nothing(core, ns, kube_sandbox):
     core.create_namespaced_config_map(ns, {"metadata": {"name": "settings"}, "data": {"a": "1"}})
-    control.fault(type="fail_writes", namespace=ns, resource="configmaps", name="settings", status=500, count=1)
+    kube_sandbox.fault(type="fail_writes", namespace=ns, resource="configmaps", name="settings", status=500, count=1)
     with pytest.raises(ApiException) as raised:
         core.patch_namespaced_config_map("settings", ns, {"data": {"a": "2"}})
     assert raised.value.status == 500
@@ -263,3 +235,71 @@ def test_rbac_refuses_a_service_account_without_a_binding(api, core, ns):
     with pytest.raises(ApiException) as raised:
         k8s.CoreV1Api(k8s.ApiClient(configuration)).list_namespaced_secret(ns)
     assert raised.value.status == 403
+
+
+def test_a_watch_streams_through_the_proxy(core, ns):
+    from kubernetes import watch  # pylint: disable=import-outside-toplevel
+
+    version = core.list_namespaced_config_map(ns).metadata.resource_version
+    core.create_namespaced_config_map(ns, {"metadata": {"name": "watched"}, "data": {"a": "1"}})
+    stream = watch.Watch()
+    seen = []
+    for event in stream.stream(core.list_namespaced_config_map, ns, resource_version=version, timeout_seconds=10):
+        seen.append((event["type"], event["object"].metadata.name))
+        if ("ADDED", "watched") in seen:
+            stream.stop()
+    assert ("ADDED", "watched") in seen
+
+
+KUBERNETES_CORE_PLAY = """
+- name: kubernetes.core against the sandbox, as against a cluster
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Server-side apply a Deployment and wait for it
+      kubernetes.core.k8s:
+        namespace: "{{ ns }}"
+        apply: true
+        server_side_apply: {field_manager: it-kubernetes-core}
+        wait: true
+        wait_timeout: 60
+        definition:
+          apiVersion: apps/v1
+          kind: Deployment
+          metadata: {name: web, labels: {app: web}}
+          spec:
+            replicas: 1
+            selector: {matchLabels: {app: web}}
+            template:
+              metadata: {labels: {app: web}}
+              spec:
+                containers: [{name: app, image: registry.example/app:1}]
+    - name: Scale it and wait
+      kubernetes.core.k8s_scale:
+        namespace: "{{ ns }}"
+        api_version: apps/v1
+        kind: Deployment
+        name: web
+        replicas: 3
+        wait: true
+        wait_timeout: 60
+    - name: Read it back
+      kubernetes.core.k8s_info:
+        namespace: "{{ ns }}"
+        api_version: apps/v1
+        kind: Deployment
+        name: web
+      register: web
+    - name: The cluster's version
+      kubernetes.core.k8s_cluster_info:
+      register: cluster
+    - name: Report
+      ansible.builtin.debug:
+        msg: "{{ web.resources[0].status.readyReplicas }} {{ cluster.version.server.kubernetes.gitVersion }}"
+"""
+
+
+def test_kubernetes_core_modules_work_through_the_kubeconfig(run_playbook, namespace):
+    result = run_playbook(KUBERNETES_CORE_PLAY, extra_vars={"ns": namespace})
+    assert result.rc == 0, result.stdout[-4000:]
+    assert result.task_result("Report")["msg"] == "3 %s" % pinned_version()
