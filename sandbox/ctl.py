@@ -661,6 +661,9 @@ class KubeControllerManager(ControllerComponent):
                 # kwok's nodes never go away: a heartbeat that is late on a busy 2-core machine must not make
                 # the node lifecycle controller mark every pod of the node NotReady in the middle of a test.
                 "--node-monitor-grace-period", "1h",
+                # Its client's default 20 requests/s would make the endpoint controller take seconds to follow
+                # a switch of 40 Services; a cluster's own control plane is not held to that on EKS either.
+                "--kube-api-qps", "200", "--kube-api-burst", "400",
                 "--controllers", "*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller"]
 
 

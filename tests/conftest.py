@@ -22,3 +22,8 @@ if COLLECTIONS_ROOT not in sys.path:
 SANDBOX_ROOT = os.path.join(REPO_ROOT, "sandbox")
 if SANDBOX_ROOT not in sys.path:
     sys.path.insert(0, SANDBOX_ROOT)
+
+
+def pytest_configure(config):
+    """Markers of the suites."""
+    config.addinivalue_line("markers", "private_folder: the private sandbox lives in a 0700 folder, like root's home")

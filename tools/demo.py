@@ -32,6 +32,8 @@ def cluster_summary():
             continue
         deployments = apps.list_namespaced_deployment(name).items
         services = core.list_namespaced_service(name).items
+        if ns.status.phase == "Terminating" or not (deployments or services):
+            continue
         lines.append("namespace %s: %d deployments, %d services" % (name, len(deployments), len(services)))
         for dep in deployments:
             lines.append("  deployment %-28s ready %s/%s" % (dep.metadata.name, dep.status.ready_replicas or 0, dep.spec.replicas))

@@ -4,6 +4,7 @@ Each test runs a private sandbox (own state dir, own ports) so it never disturbs
 """
 
 import importlib.util
+import json
 import os
 import shutil
 import socket
@@ -44,10 +45,11 @@ def free_ports(count):
 
 
 @pytest.fixture
-def private_sandbox():
+def private_sandbox(request):
     # Not pytest's tmp_path: its parents are private to root, and PostgreSQL runs as its own account.
+    # A test marked `private_folder` gets a 0700 folder instead, like root's home.
     base = tempfile.mkdtemp(prefix="loyalty-sandbox-test-")
-    os.chmod(base, 0o755)
+    os.chmod(base, 0o700 if request.node.get_closest_marker("private_folder") else 0o755)
     env = dict(os.environ)
     env["SANDBOX_DIR"] = os.path.join(base, "sandbox")
     env["SANDBOX_LOCAL_VAULT"] = os.path.join(base, "vault.yml")
@@ -141,3 +143,24 @@ def test_bad_port_value_is_refused_before_anything_starts(private_sandbox):
     assert proc.returncode != 0
     assert "SANDBOX_MOTO_PORT" in proc.stderr
     assert not listening(int(env["SANDBOX_PG_PORT"]))
+
+
+@pytest.mark.private_folder
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs PostgreSQL as another account")
+def test_a_clone_in_a_folder_postgres_cannot_enter_still_starts(private_sandbox):
+    env, ctl = private_sandbox
+    proc = ctl("up")
+    assert proc.returncode == 0, proc.stderr
+    assert "cannot enter" in proc.stdout and "/var/tmp/loyalty-platform-sandbox-" in proc.stdout
+    link = os.path.join(env["SANDBOX_DIR"], "postgresql")
+    assert os.path.islink(link) and os.readlink(link).startswith("/var/tmp/loyalty-platform-sandbox-")
+    query = subprocess.run(["psql", "-h", "127.0.0.1", "-p", env["SANDBOX_PG_PORT"], "-U", "postgres", "-tAc", "select 1"],
+                           env=dict(env, PGPASSWORD=read_secret(env, "pg_password")), capture_output=True, text=True, check=False)
+    assert query.stdout.strip() == "1", query.stderr
+    assert ctl("down").returncode == 0
+    shutil.rmtree(os.path.dirname(os.readlink(link)), ignore_errors=True)
+
+
+def read_secret(env, name):
+    with open(os.path.join(env["SANDBOX_DIR"], "secrets.json"), encoding="utf-8") as handle:
+        return json.load(handle)[name]

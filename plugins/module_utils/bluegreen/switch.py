@@ -34,7 +34,8 @@ from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.lock im
 )
 
 REVERT_ATTEMPTS = 4
-VERIFY_INTERVAL = 0.5
+# Seconds between EndpointSlice polls after a switch: short first, then every half second.
+VERIFY_INTERVALS = (0.02, 0.05, 0.1, 0.2, 0.5)
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 REASONS = {
     plan.ACTION_SWITCHED: "BlueGreenSwitched",
@@ -260,21 +261,25 @@ class Switch:
         )
 
     def _verify(self, changes, target, switch_id):
-        """Re-read the Services, then poll their EndpointSlices until they converge or wait_timeout passes."""
+        """Re-read the Services and the target pods once, then poll the EndpointSlices until they converge or
+        wait_timeout passes. The endpoint controller follows a selector within milliseconds to a second, so the
+        polls start short and back off (VERIFY_INTERVALS), one request each."""
         namespace, label = self.namespace, self.label
         deadline = self.monotonic() + self.params["wait_timeout"]
+        services_by_name = plan.index_by_name(self.api.list_services(namespace))
+        problems = plan.verify_selectors(changes, target, label, switch_id, services_by_name)
+        if problems or not self.params["verify_endpoints"]:
+            return problems
+        pods = self.api.list_pods(namespace, label_selector="%s=%s" % (label, target))
+        attempt = 0
         while True:
-            services_by_name = plan.index_by_name(self.api.list_services(namespace))
-            problems = plan.verify_selectors(changes, target, label, switch_id, services_by_name)
-            if problems or not self.params["verify_endpoints"]:
-                return problems
             slices = self.api.list_endpointslices(namespace, label_selector=plan.SLICE_SERVICE_LABEL)
-            pods = self.api.list_pods(namespace, label_selector="%s=%s" % (label, target))
             problems = plan.verify_endpoints(changes, target, label, services_by_name, slices, pods)
             remaining = deadline - self.monotonic()
             if not problems or remaining <= 0:
                 return problems
-            self.sleep(min(VERIFY_INTERVAL, remaining))
+            self.sleep(min(VERIFY_INTERVALS[min(attempt, len(VERIFY_INTERVALS) - 1)], remaining))
+            attempt += 1
 
     def _revert(self, views_by_name, outcomes, returned, switch_id):
         """Put back every Service the switch changed (or may have changed); returns ``({service: color}, {service: why not})``."""
