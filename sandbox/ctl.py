@@ -643,7 +643,7 @@ class ControllerComponent(Service):
                 "--leader-elect=false", "-v", "1"] + self.flags()
 
     def ready(self):
-        return https_ok("https://%s:%d/healthz" % (HOST, self.port))
+        return https_ok("https://%s:%s/healthz" % (HOST, self.port))
 
 
 class KubeControllerManager(ControllerComponent):

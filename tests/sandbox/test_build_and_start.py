@@ -3,6 +3,8 @@
 import os
 import subprocess
 
+import pytest
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCRIPT = os.path.join(REPO_ROOT, "tools", "build-k8s.sh")
 
@@ -61,12 +63,9 @@ def test_a_component_that_never_gets_ready_is_stopped_and_its_log_quoted(tmp_pat
             return False
 
     slow = Slow({})
-    try:
+    with pytest.raises(ctl.SandboxError) as raised:
         slow.start()
-    except ctl.SandboxError as exc:
-        message = str(exc)
-    else:
-        raise AssertionError("start() returned although the component never became ready")
+    message = str(raised.value)
     assert "kwok did not come up within 1s" in message and "still warming up" in message
     assert slow.pid() is None, "the component was left running"
 
@@ -80,10 +79,7 @@ def test_a_component_that_exits_at_start_says_so_with_its_log(tmp_path, monkeypa
         def command(self):
             return ["sh", "-c", "echo 'etcdmain: cannot access data directory' >&2; exit 3"]
 
-    try:
+    with pytest.raises(ctl.SandboxError) as raised:
         Broken({}).start()
-    except ctl.SandboxError as exc:
-        message = str(exc)
-    else:
-        raise AssertionError("start() returned although the component exited")
+    message = str(raised.value)
     assert "etcd exited at start (code 3)" in message and "cannot access data directory" in message
