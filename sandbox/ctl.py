@@ -95,11 +95,13 @@ def wait_for(check, timeout, what, log):
 
 
 def http_ok(url, token=None):
+    """True when ``url`` answers 2xx; an https URL is verified against the sandbox CA (ssl.SSLError is an OSError)."""
+    context = ssl.create_default_context(cafile=os.path.join(PKI_DIR, "ca.crt")) if url.startswith("https:") else None
     request = urllib.request.Request(url)
     if token:
         request.add_header("Authorization", "Bearer " + token)
     try:
-        with urllib.request.urlopen(request, timeout=2) as response:  # nosec - 127.0.0.1 only
+        with urllib.request.urlopen(request, timeout=2, context=context) as response:  # nosec - 127.0.0.1 only
             return 200 <= response.status < 300
     except (urllib.error.URLError, OSError):
         return False
@@ -443,18 +445,6 @@ def k8s_bin():
     return proc.stdout.strip()
 
 
-def https_ok(url, token=None):
-    context = ssl.create_default_context(cafile=os.path.join(PKI_DIR, "ca.crt"))
-    request = urllib.request.Request(url)
-    if token:
-        request.add_header("Authorization", "Bearer " + token)
-    try:
-        with urllib.request.urlopen(request, timeout=2, context=context) as response:  # nosec - 127.0.0.1 only
-            return 200 <= response.status < 300
-    except (urllib.error.URLError, OSError, ssl.SSLError):
-        return False
-
-
 def write_component_kubeconfig(name, token, port=None):
     """A kubeconfig for one component, trusting the sandbox CA and naming the API server (or the proxy)."""
     path = os.path.join(K8S_DIR, name + ".kubeconfig")
@@ -620,7 +610,7 @@ class KubeAPIServer(Service):
                 "--enable-priority-and-fairness=false", "-v", "1"]
 
     def ready(self):
-        return https_ok("https://%s:%d/readyz" % (HOST, self.port), self.creds["k8s_token"])
+        return http_ok("https://%s:%d/readyz" % (HOST, self.port), self.creds["k8s_token"])
 
 
 class ControllerComponent(Service):
@@ -643,7 +633,7 @@ class ControllerComponent(Service):
                 "--leader-elect=false", "-v", "1"] + self.flags()
 
     def ready(self):
-        return https_ok("https://%s:%s/healthz" % (HOST, self.port))
+        return http_ok("https://%s:%s/healthz" % (HOST, self.port))
 
 
 class KubeControllerManager(ControllerComponent):
@@ -714,7 +704,7 @@ class KubeSandbox(Service):
         return {"PYTHONPATH": os.path.join(REPO_ROOT, "sandbox")}
 
     def ready(self):
-        return https_ok("https://%s:%d/readyz" % (HOST, self.port), self.creds["k8s_token"])
+        return http_ok("https://%s:%d/readyz" % (HOST, self.port), self.creds["k8s_token"])
 
 
 CONTROL_PLANE = (Etcd, KubeAPIServer, KubeControllerManager, KubeScheduler, Kwok, KubeSandbox)

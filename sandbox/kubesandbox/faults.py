@@ -71,16 +71,14 @@ class Faults:
             if kind == "fail_writes":
                 fault["count"] = int(fault.get("count", 1))
                 fault["status"] = int(fault.get("status", 500))
-                if fault["status"] not in (409, 500):
-                    raise FaultError("fail_writes status must be 409 or 500")
             if kind == "pod_http":
                 fault["status"] = int(fault["status"])
             if kind == "latency":
                 fault["ms"] = float(fault["ms"])
         except (TypeError, ValueError) as exc:
-            if isinstance(exc, FaultError):
-                raise
             raise FaultError("invalid %s fault: %s" % (kind, exc)) from exc
+        if kind == "fail_writes" and fault["status"] not in (409, 500):
+            raise FaultError("fail_writes status must be 409 or 500")
         with self._lock:
             fault["id"] = "fault-%d" % self._next_id
             self._next_id += 1
