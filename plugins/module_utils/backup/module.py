@@ -1,0 +1,66 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Loyalty platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The parts every backup module shares: argument specs that match the doc fragments, the S3 client, and the one
+place a BackupError (or an interruption) becomes ``fail_json``."""
+
+from __future__ import annotations
+
+import signal
+
+from ansible_collections.loyalty.platform.plugins.module_utils.backup.errors import BackupError
+from ansible_collections.loyalty.platform.plugins.module_utils.backup.naming import DEFAULT_PATTERN
+
+
+class Interrupted(BaseException):
+    """SIGTERM, SIGINT or SIGHUP: unwinds like KeyboardInterrupt, so every ``finally`` cleans up."""
+
+
+def location_spec(pattern=True):
+    spec = {
+        "bucket": {"type": "str", "required": True},
+        "prefix": {"type": "str", "default": ""},
+    }
+    if pattern:
+        spec["pattern"] = {"type": "str", "default": DEFAULT_PATTERN}
+    return spec
+
+
+def postgres_spec():
+    return {
+        "db": {"type": "str", "required": True, "aliases": ["login_db"]},
+        "login_host": {"type": "str", "aliases": ["host"]},
+        "login_port": {"type": "int", "default": 5432, "aliases": ["port"]},
+        "login_user": {"type": "str", "default": "postgres", "aliases": ["login"]},
+        "login_password": {"type": "str", "no_log": True},
+        "passfile": {"type": "path"},
+        "login_unix_socket": {"type": "str"},
+        "ssl_mode": {"type": "str", "default": "prefer", "choices": ["allow", "disable", "prefer", "require", "verify-ca", "verify-full"]},
+        "ca_cert": {"type": "path", "aliases": ["ssl_rootcert"]},
+        "connect_timeout": {"type": "int", "default": 10},
+    }
+
+
+def s3_client(module, concurrency=2):
+    """An S3 client from amazon.aws's connection options, with a connection pool for the parallel parts."""
+    import botocore.config  # pylint: disable=import-outside-toplevel
+
+    return module.client("s3", config=botocore.config.Config(max_pool_connections=max(10, concurrency + 2)))
+
+
+def _interrupt(signum, _frame):
+    raise Interrupted("interrupted by signal %d" % signum)
+
+
+def run(module, work):
+    """Run ``work()`` and exit with its result; a BackupError or an interruption fails the task with its message."""
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, _interrupt)
+    try:
+        result = work()
+    except BackupError as exc:
+        module.fail_json(msg=exc.msg, **exc.details)
+    except Interrupted as exc:
+        module.fail_json(msg="%s; the work in progress was undone" % exc)
+    module.exit_json(**result)
