@@ -21,7 +21,7 @@ PYTEST := $(BIN)/pytest -p no:cacheprovider
 help:
 	@echo "make demo            set up, start the sandbox, run the playbooks against inventories/local, summarise"
 	@echo "make test            the whole test suite (starts and stops the sandbox itself)"
-	@echo "make sandbox-up      start PostgreSQL, moto, Prometheus, Alertmanager and a Kubernetes control plane (kwok nodes)"
+	@echo "make sandbox-up      start PostgreSQL, moto and its AWS front, Prometheus, Alertmanager, Pushgateway and a Kubernetes control plane (kwok nodes)"
 	@echo "make sandbox-down    stop them"
 	@echo "make bench           run the benchmarks in bench/ (each against its own baseline)"
 	@echo "make lint | sanity | units | sandbox-tests | integration | molecule | build"
@@ -39,7 +39,7 @@ $(VENV)/.installed: requirements.txt
 
 venv: $(VENV)/.installed .collections/ansible_collections/loyalty/platform
 
-# System packages from bindep.txt (PostgreSQL 15, Prometheus, Alertmanager, iproute2); installs only what is
+# System packages from bindep.txt (PostgreSQL 15, Prometheus, Alertmanager, Pushgateway, iproute2); installs only what is
 # missing. Then the sandbox's Kubernetes control plane, built once per machine from the Go modules pinned in
 # sandbox/k8s/*/go.mod into ~/.cache/loyalty-platform (LOYALTY_PLATFORM_CACHE moves it).
 bootstrap:

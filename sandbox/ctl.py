@@ -36,8 +36,11 @@ LOCAL_VAULT = os.environ.get("SANDBOX_LOCAL_VAULT") or os.path.join(REPO_ROOT, "
 PORTS = {
     "postgresql": ("SANDBOX_PG_PORT", 25432),
     "moto": ("SANDBOX_MOTO_PORT", 25000),
+    # The front every AWS client reaches moto through (AWS_ENDPOINT_URL): statistics, faults, S3's limits.
+    "aws-front": ("SANDBOX_AWS_PORT", 25001),
     "prometheus": ("SANDBOX_PROMETHEUS_PORT", 29090),
     "alertmanager": ("SANDBOX_ALERTMANAGER_PORT", 29093),
+    "pushgateway": ("SANDBOX_PUSHGATEWAY_PORT", 29091),
     "etcd": ("SANDBOX_ETCD_PORT", 26379),
     "etcd-peer": ("SANDBOX_ETCD_PEER_PORT", 26380),
     "kube-apiserver": ("SANDBOX_APISERVER_PORT", 26446),
@@ -359,6 +362,22 @@ class Moto(Service):
         return http_ok("http://%s:%d/moto-api/data.json" % (HOST, self.port))
 
 
+class AwsFront(Service):
+    """sandbox/s3front in front of moto: what AWS_ENDPOINT_URL names. Counts requests by operation, injects the
+    faults tests ask for, and refuses what moto accepts and AWS does not (a DeleteObjects of over 1000 keys)."""
+
+    name = "aws-front"
+
+    def command(self):
+        return [sys.executable, "-m", "s3front", "--listen-port", str(self.port), "--upstream", "http://%s:%d" % (HOST, port_of("moto"))]
+
+    def extra_env(self):
+        return {"PYTHONPATH": os.path.join(REPO_ROOT, "sandbox")}
+
+    def ready(self):
+        return http_ok("http://%s:%s/_sandbox/stats" % (HOST, self.port))
+
+
 class PrometheusComponent(Service):
     """A Prometheus-project server from Debian with a private config, data dir and /-/ready probe."""
 
@@ -381,6 +400,25 @@ class PrometheusComponent(Service):
     def ready(self):
         return http_ok("http://%s:%s/-/ready" % (HOST, self.port))
 
+    def refresh(self):
+        """A copy already running with an older config (a scrape job added since) loads the new one; True if it did."""
+        text = self.config_text()
+        try:
+            with open(self.config, encoding="utf-8") as handle:
+                if handle.read() == text:
+                    return False
+        except OSError:
+            pass
+        with open(self.config, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        request = urllib.request.Request("http://%s:%s/-/reload" % (HOST, self.port), data=b"", method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=30):  # nosec - 127.0.0.1 only
+                pass
+        except (urllib.error.URLError, OSError) as exc:
+            raise SandboxError("%s did not reload %s: %s; see %s%s" % (self.name, self.config, exc, self.log, log_tail(self.log))) from exc
+        return True
+
 
 class Prometheus(PrometheusComponent):
     """Debian's Prometheus (no kubernetes_sd_configs in this build: scrape configs use static targets)."""
@@ -391,7 +429,8 @@ class Prometheus(PrometheusComponent):
     def config_text(self):
         rules = os.path.join(self.base, "rules")
         os.makedirs(rules, exist_ok=True)
-        return PROMETHEUS_CONFIG % {"host": HOST, "alertmanager": port_of("alertmanager"), "self": self.port, "rules": rules}
+        return PROMETHEUS_CONFIG % {"host": HOST, "alertmanager": port_of("alertmanager"), "self": self.port, "rules": rules,
+                                    "pushgateway": port_of("pushgateway")}
 
     def command(self):
         return ["prometheus", "--config.file=" + self.config, "--storage.tsdb.path=" + os.path.join(self.base, "data"),
@@ -411,6 +450,20 @@ class Alertmanager(PrometheusComponent):
     def command(self):
         return ["prometheus-alertmanager", "--config.file=" + self.config, "--storage.path=" + os.path.join(self.base, "data"),
                 "--web.listen-address=%s:%d" % (HOST, self.port), "--cluster.listen-address="]
+
+
+class Pushgateway(PrometheusComponent):
+    """Debian's Pushgateway, for batch jobs' metrics (Prometheus scrapes it with honor_labels)."""
+
+    name = "pushgateway"
+
+    def prepare(self):
+        os.makedirs(self.base, exist_ok=True)
+
+    def command(self):
+        # The persistence file keeps pushed groups across a restart; the admin API lets a test wipe them.
+        return ["prometheus-pushgateway", "--web.listen-address=%s:%s" % (HOST, self.port),
+                "--persistence.file=" + os.path.join(self.base, "pushgateway.data"), "--web.enable-admin-api"]
 
 
 # ---- the Kubernetes control plane ----------------------------------------------------------------
@@ -752,6 +805,11 @@ scrape_configs:
   - job_name: prometheus
     static_configs:
       - targets: ['%(host)s:%(self)d']
+  # honor_labels: the job and instance labels of a pushed group are the batch job's, not the pushgateway's.
+  - job_name: pushgateway
+    honor_labels: true
+    static_configs:
+      - targets: ['%(host)s:%(pushgateway)d']
 """
 
 ALERTMANAGER_CONFIG = """# Written by sandbox/ctl.py for the local sandbox only.
@@ -762,7 +820,7 @@ receivers:
   - name: sandbox-null
 """
 
-SERVICES = [PostgreSQL, Moto, Prometheus, Alertmanager, PodNetwork] + list(CONTROL_PLANE)
+SERVICES = [PostgreSQL, Moto, AwsFront, Prometheus, Alertmanager, Pushgateway, PodNetwork] + list(CONTROL_PLANE)
 
 
 def env_values(creds):
@@ -774,13 +832,17 @@ def env_values(creds):
         "PGUSER": "postgres",
         "PGPASSWORD": creds["pg_password"],
         "PGDATABASE": "postgres",
-        "AWS_ENDPOINT_URL": "http://%s:%d" % (HOST, port_of("moto")),
+        # Every AWS client goes through the front; moto's own /moto-api is at SANDBOX_MOTO_URL.
+        "AWS_ENDPOINT_URL": "http://%s:%d" % (HOST, port_of("aws-front")),
+        "SANDBOX_AWS_FRONT_URL": "http://%s:%d" % (HOST, port_of("aws-front")),
+        "SANDBOX_MOTO_URL": "http://%s:%d" % (HOST, port_of("moto")),
         "AWS_ACCESS_KEY_ID": "sandbox",
         "AWS_SECRET_ACCESS_KEY": "sandbox",
         "AWS_DEFAULT_REGION": "us-west-2",
         "AWS_REGION": "us-west-2",
         "PROMETHEUS_URL": "http://%s:%d" % (HOST, port_of("prometheus")),
         "ALERTMANAGER_URL": "http://%s:%d" % (HOST, port_of("alertmanager")),
+        "PUSHGATEWAY_URL": "http://%s:%d" % (HOST, port_of("pushgateway")),
         "K8S_AUTH_KUBECONFIG": kubeconfig,
         "KUBECONFIG": kubeconfig,
         "SANDBOX_K8S_KUBECONFIG": kubeconfig,
@@ -884,7 +946,8 @@ def up():
         raise
     for svc in services:
         if svc not in to_start:
-            print("running %-24s on %s (already up)" % (svc.name, describe(svc)))
+            reloaded = isinstance(svc, PrometheusComponent) and svc.config_name and svc.refresh()
+            print("running %-24s on %s (already up%s)" % (svc.name, describe(svc), ", config reloaded" if reloaded else ""))
     print("sandbox ready: source %s" % os.path.join(STATE_DIR, "env"))
 
 

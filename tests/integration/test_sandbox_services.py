@@ -5,6 +5,7 @@ import subprocess
 import uuid
 
 import boto3
+import botocore.exceptions
 import psycopg2
 import pytest
 import requests
@@ -81,6 +82,41 @@ def test_moto_serves_every_aws_service_the_collection_uses(sandbox):
     secrets = aws(sandbox, "secretsmanager")
     secrets.create_secret(Name="it/" + suffix, SecretString="value")
     assert secrets.get_secret_value(SecretId="it/" + suffix)["SecretString"] == "value"
+
+
+def test_aws_endpoint_refuses_a_delete_of_more_than_1000_keys_as_s3_does(sandbox):
+    s3 = aws(sandbox, "s3")
+    bucket = "it-delete-" + uuid.uuid4().hex[:8]
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": sandbox["AWS_DEFAULT_REGION"]})
+    s3.put_object(Bucket=bucket, Key="keep", Body=b"x")
+    keys = ["keep"] + ["absent/%d" % index for index in range(1000)]
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": key} for key in keys]})
+    assert refused.value.response["Error"]["Code"] == "MalformedXML"
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert [item["Key"] for item in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["keep"]
+    assert len(s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": key} for key in keys[:1000]]})["Deleted"]) == 1000
+    s3.delete_bucket(Bucket=bucket)
+
+
+def test_pushgateway_keeps_a_pushed_metric_for_prometheus(sandbox):
+    job = "it-push-" + uuid.uuid4().hex[:8]
+    group = "%s/metrics/job/%s/instance/backup" % (sandbox["PUSHGATEWAY_URL"], job)
+    pushed = requests.put(group, data="# TYPE loyalty_it_backup_bytes gauge\nloyalty_it_backup_bytes{database=\"points\"} 4096\n", timeout=10)
+    assert pushed.status_code in (200, 202), pushed.text
+    try:
+        answer = requests.get(sandbox["PUSHGATEWAY_URL"] + "/api/v1/metrics", timeout=10).json()
+        assert answer["status"] == "success"
+        (found,) = [item for item in answer["data"] if item["labels"].get("job") == job]
+        assert found["labels"]["instance"] == "backup"
+        (sample,) = found["loyalty_it_backup_bytes"]["metrics"]
+        assert sample["labels"]["database"] == "points" and float(sample["value"]) == 4096
+    finally:
+        requests.delete(group, timeout=10)
+    # Prometheus scrapes it keeping the pushed job and instance labels.
+    config = requests.get(sandbox["PROMETHEUS_URL"] + "/api/v1/status/config", timeout=10).json()["data"]["yaml"]
+    job_config = config[config.index("job_name: pushgateway"):]
+    assert "honor_labels: true" in job_config and sandbox["PUSHGATEWAY_URL"].split("//")[1] in job_config
 
 
 def test_prometheus_evaluates_promql_and_alertmanager_answers(sandbox):

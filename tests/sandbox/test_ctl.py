@@ -44,6 +44,15 @@ def free_ports(count):
     return ports
 
 
+def exported_names(path):
+    """The names an env file of sandbox/ctl.py exports (none when there is no such file)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return [line[len("export "):].split("=", 1)[0] for line in handle if line.startswith("export ")]
+    except OSError:
+        return []
+
+
 @pytest.fixture
 def private_sandbox(request):
     # Not pytest's tmp_path: its parents are private to root, and PostgreSQL runs as its own account.
@@ -51,6 +60,9 @@ def private_sandbox(request):
     base = tempfile.mkdtemp(prefix="loyalty-sandbox-test-")
     os.chmod(base, 0o700 if request.node.get_closest_marker("private_folder") else 0o755)
     env = dict(os.environ)
+    # Run with `.sandbox/env` loaded, the shared sandbox's exports (its vault password file, say) must not reach the private one.
+    for name in exported_names(os.path.join(REPO_ROOT, ".sandbox", "env")):
+        env.pop(name, None)
     env["SANDBOX_DIR"] = os.path.join(base, "sandbox")
     env["SANDBOX_LOCAL_VAULT"] = os.path.join(base, "vault.yml")
     env.update(dict(zip(VARIABLES, map(str, free_ports(len(VARIABLES))))))
@@ -106,8 +118,15 @@ def test_up_twice_runs_one_copy_and_down_stops_all(private_sandbox):
 
     with open(os.path.join(env["SANDBOX_DIR"], "env"), encoding="utf-8") as handle:
         exported = handle.read()
-    for name in ("K8S_AUTH_KUBECONFIG", "AWS_ENDPOINT_URL", "PGPASSWORD", "PROMETHEUS_URL", "ALERTMANAGER_URL", "SANDBOX_K8S_TOKEN", "SANDBOX_K8S_CA"):
+    for name in ("K8S_AUTH_KUBECONFIG", "AWS_ENDPOINT_URL", "PGPASSWORD", "PROMETHEUS_URL", "ALERTMANAGER_URL", "SANDBOX_K8S_TOKEN", "SANDBOX_K8S_CA",
+                 "SANDBOX_AWS_FRONT_URL", "SANDBOX_MOTO_URL", "PUSHGATEWAY_URL"):
         assert "export %s=" % name in exported
+    # AWS clients reach moto through the front; moto itself stays reachable for its /moto-api.
+    front = "http://127.0.0.1:%s" % env["SANDBOX_AWS_PORT"]
+    assert "export AWS_ENDPOINT_URL='%s'" % front in exported and "export SANDBOX_AWS_FRONT_URL='%s'" % front in exported
+    assert requests.get(front + "/_sandbox/stats", timeout=5).json()["total"] == 0
+    assert requests.get("http://127.0.0.1:%s/moto-api/data.json" % env["SANDBOX_MOTO_PORT"], timeout=5).ok
+    assert requests.get("http://127.0.0.1:%s/-/ready" % env["SANDBOX_PUSHGATEWAY_PORT"], timeout=5).ok
     assert oct(os.stat(os.path.join(env["SANDBOX_DIR"], "env")).st_mode & 0o777) == "0o600"
     with open(env["SANDBOX_LOCAL_VAULT"], encoding="utf-8") as handle:
         assert handle.read().startswith("$ANSIBLE_VAULT;")
@@ -122,6 +141,20 @@ def test_up_twice_runs_one_copy_and_down_stops_all(private_sandbox):
     with open(os.path.join(env["SANDBOX_DIR"], "env"), encoding="utf-8") as handle:
         assert handle.read() == exported
     env["SANDBOX_K8S_PORT"] = running_port
+
+    # A Prometheus started with an older config (no pushgateway job) loads the current one at the next up.
+    config = os.path.join(env["SANDBOX_DIR"], "prometheus", "prometheus.yml")
+    with open(config, encoding="utf-8") as handle:
+        current = handle.read()
+    assert "job_name: pushgateway\n    honor_labels: true" in current
+    with open(config, "w", encoding="utf-8") as handle:
+        handle.write(current[:current.index("  - job_name: pushgateway")])
+    assert requests.post("http://127.0.0.1:%s/-/reload" % env["SANDBOX_PROMETHEUS_PORT"], timeout=30).ok
+    refreshed = ctl("up")
+    assert refreshed.returncode == 0, refreshed.stderr
+    assert "config reloaded" in refreshed.stdout and "started" not in refreshed.stdout
+    loaded = requests.get("http://127.0.0.1:%s/api/v1/status/config" % env["SANDBOX_PROMETHEUS_PORT"], timeout=10).json()
+    assert "job_name: pushgateway" in loaded["data"]["yaml"] and "honor_labels: true" in loaded["data"]["yaml"]
 
     down = ctl("down")
     assert down.returncode == 0
