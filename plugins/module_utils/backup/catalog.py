@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 
 from ansible_collections.loyalty.platform.plugins.module_utils.backup.errors import BackupError
+from ansible_collections.loyalty.platform.plugins.module_utils.backup.s3stream import client_error_text
 from ansible_collections.loyalty.platform.plugins.module_utils.backup.naming import (
     MANIFEST_SUFFIX, compile_pattern, iso, manifest_key, parse_day, stamp_of,
 )
@@ -82,6 +83,12 @@ def read_manifest(client, bucket, backup):
     try:
         body = client.get_object(Bucket=bucket, Key=backup["manifest_key"])["Body"]
         raw = body.read(MAX_MANIFEST_BYTES + 1)
+    except Exception as exc:  # pylint: disable=broad-except
+        # Gone since the listing, or unreadable: not proven complete, so it counts for nothing.
+        backup["state"] = MISMATCH
+        backup["problem"] = "the manifest %s cannot be read: %s" % (backup["manifest_key"], client_error_text(exc))
+        return backup
+    try:
         manifest = json.loads(raw.decode("utf-8")) if len(raw) <= MAX_MANIFEST_BYTES else None
     except (ValueError, UnicodeDecodeError):
         manifest = None
@@ -120,7 +127,8 @@ def select(listing, spec, client=None, bucket=None):
         for backup in listing.backups:
             if backup["time"].date() == day and state(backup) == COMPLETE:
                 return backup
-        days = sorted({b["time"].strftime("%Y%m%d") for b in listing.backups if b["has_manifest"]}, reverse=True)[:10]
+        days = sorted({b["time"].strftime("%Y%m%d") for b in listing.backups if b["has_manifest"] and b["state"] != MISMATCH},
+                      reverse=True)[:10]
         raise BackupError("no complete backup from %s (UTC) under s3://%s/%s; days with backups, newest first: %s" % (
             spec, bucket, listing.prefix, ", ".join(days) or "none"))
     for backup in listing.backups:

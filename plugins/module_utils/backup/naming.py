@@ -40,7 +40,7 @@ def utcnow():
 
 def backup_key(prefix, when):
     """``<prefix>loyalty_backup_%Y%m%d_%H%M%S.dump`` with ``when`` converted to UTC first."""
-    return (prefix or "") + when.astimezone(UTC).strftime(NAME_FORMAT)
+    return (prefix or "") + as_utc(when).strftime(NAME_FORMAT)
 
 
 def manifest_key(key):
@@ -61,8 +61,9 @@ def compile_pattern(pattern):
 
 def stamp_of(name, compiled, stamp_format=STAMP_FORMAT):
     """The UTC time in a candidate's name (relative to the prefix), or None when the name is not a candidate."""
-    # A `$` in the pattern also matches before a final newline: a name with a newline is never a candidate.
-    match = compiled.search(name) if "\n" not in name else None
+    # A `$` in the pattern also matches before a final newline, and an unanchored pattern could match a key in a
+    # sub-folder of a store that ignores the delimiter: names with a newline or a slash are never candidates.
+    match = compiled.search(name) if "\n" not in name and "/" not in name else None
     if not match:
         return None
     try:
@@ -81,9 +82,14 @@ def parse_day(value):
         return None
 
 
+def as_utc(when):
+    """An aware time in UTC; a naive one is taken as UTC (never as the controller's local time)."""
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
 def iso(when):
     """UTC ISO 8601 with a Z, seconds precision."""
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if when else None
+    return as_utc(when).strftime("%Y-%m-%dT%H:%M:%SZ") if when else None
 
 
 def parse_iso(value):

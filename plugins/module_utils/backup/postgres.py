@@ -153,7 +153,20 @@ class Snapshot:
         return list_tables(self.cur)
 
     def counts(self, tables):
-        return count_rows(self.cur, tables)
+        # In a savepoint: an error here (a table the role cannot read, a cancel) must not abort the exporting
+        # transaction, for an aborted transaction no longer holds the snapshot and pg_dump, importing it meanwhile,
+        # would fail with "could not import the requested snapshot" instead of its own error text.
+        self.cur.execute("SAVEPOINT loyalty_counts")
+        try:
+            counts = count_rows(self.cur, tables)
+        except psycopg2.Error:
+            try:
+                self.cur.execute("ROLLBACK TO SAVEPOINT loyalty_counts")
+            except psycopg2.Error:
+                pass
+            raise
+        self.cur.execute("RELEASE SAVEPOINT loyalty_counts")
+        return counts
 
     def close(self):
         try:
@@ -169,21 +182,32 @@ def database_info(cur, name):
     return cur.fetchone()
 
 
-def user_objects(params, dbname):
-    """Up to 20 objects of our own in ``dbname`` (empty for a fresh database)."""
+def inspect_objects(params, dbname):
+    """Up to 20 objects of our own in ``dbname`` (empty for a fresh database), and the pid of the session that looked.
+
+    A backend goes on being listed in pg_stat_activity for a moment after its client has closed the connection,
+    so a check for open sessions right after this one must leave that pid out (see ``sessions``)."""
     conn = connect(params, dbname)
     try:
         with conn.cursor() as cur:
             cur.execute(USER_OBJECTS_QUERY)
-            return [row[0] for row in cur.fetchall()]
+            objects = [row[0] for row in cur.fetchall()]
+            cur.execute("SELECT pg_backend_pid()")
+            return objects, cur.fetchone()[0]
     finally:
         conn.close()
 
 
-def sessions(cur, name):
-    """Other sessions connected to database ``name``: (pid, user, application, client)."""
+def user_objects(params, dbname):
+    """Up to 20 objects of our own in ``dbname`` (empty for a fresh database)."""
+    return inspect_objects(params, dbname)[0]
+
+
+def sessions(cur, name, ignore=()):
+    """Other sessions connected to database ``name``: (pid, user, application, client), leaving out the pids in ``ignore``
+    (our own sessions just closed)."""
     cur.execute("SELECT pid, usename, application_name, client_addr::text FROM pg_stat_activity WHERE datname = %s "
-                "AND pid <> pg_backend_pid()", (name,))
+                "AND pid <> pg_backend_pid() AND NOT pid = ANY(%s)", (name, [int(pid) for pid in ignore]))
     return cur.fetchall()
 
 

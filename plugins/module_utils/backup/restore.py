@@ -130,13 +130,14 @@ def restore(params, client, check_mode=False, now=utcnow):
     try:
         with admin.cursor() as cur:
             existing = postgres.database_info(cur, target)
-            objects = postgres.user_objects(params, target) if existing else []
+            objects, inspector = postgres.inspect_objects(params, target) if existing else ([], None)
             if objects and not params["overwrite"]:
                 raise BackupError("database %s is not empty (%s%s): set overwrite: true to replace it (the replaced database is kept "
                                   "as %s_before_restore_<UTC stamp> unless keep_previous: false); nothing was changed" % (
                                       target, ", ".join(objects[:5]), ", ..." if len(objects) > 5 else "", target))
             if existing and not params["terminate_connections"]:
-                _refuse_sessions(cur, target)
+                # The session that just listed the target's objects may still be listed while its backend exits.
+                _refuse_sessions(cur, target, ignore=[inspector])
         stamp = now().strftime(STAMP_FORMAT)
         staging = derived_name(target, "_restore_" + stamp)
         previous = derived_name(target, "_before_restore_" + stamp) if existing else None
@@ -166,8 +167,8 @@ def restore(params, client, check_mode=False, now=utcnow):
         admin.close()
 
 
-def _refuse_sessions(cur, target):
-    open_sessions = postgres.sessions(cur, target)
+def _refuse_sessions(cur, target, ignore=()):
+    open_sessions = postgres.sessions(cur, target, ignore)
     if open_sessions:
         raise BackupError("database %s has %d open session(s) (%s): close them or set terminate_connections: true; nothing was changed" % (
             target, len(open_sessions), ", ".join("pid %s user %s" % (row[0], row[1]) for row in open_sessions[:5])))

@@ -40,9 +40,9 @@ def check_rules(rules, min_keep, max_delete):
     for name, value in given.items():
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise BackupError("%s=%r must be a whole number of at least 1 (omit it to switch the rule off)" % (name, value))
-    if not isinstance(min_keep, int) or min_keep < 1:
+    if not isinstance(min_keep, int) or isinstance(min_keep, bool) or min_keep < 1:
         raise BackupError("min_keep=%r must be at least 1: the newest complete backup is never deleted" % (min_keep,))
-    if max_delete is not None and (not isinstance(max_delete, int) or max_delete < 0):
+    if max_delete is not None and (not isinstance(max_delete, int) or isinstance(max_delete, bool) or max_delete < 0):
         raise BackupError("max_delete=%r must be 0 or more (omit it for no limit)" % (max_delete,))
     return given
 
