@@ -5,7 +5,8 @@ the client sends a Content-Length or a chunked body), except for:
   - /_sandbox/...: the front's own control endpoint (faults, statistics), never forwarded;
   - requests an injected fault answers (s3front.faults);
   - requests that moto accepts although AWS refuses them, answered here the way AWS answers
-    (see the comment at MAX_DELETE_KEYS).
+    (see the comment at MAX_DELETE_KEYS);
+  - answers of moto that differ from S3's (s3front.corrections: the times of in-progress uploads).
 Each client connection keeps one keep-alive connection to moto, so botocore's pool reuses both.
 """
 
@@ -17,6 +18,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from xml.etree import ElementTree
 
+from .corrections import CORRECTED, UploadTimes
 from .faults import FaultError, Faults, Stats, error_response
 from .operations import Request
 
@@ -130,6 +132,7 @@ class Front:
         self.upstream_host, self.upstream_port = url.hostname, url.port or 80
         self.faults = Faults()
         self.stats = Stats()
+        self.uploads = UploadTimes()
 
     def control(self, method, path, body):
         """(status, JSON answer) of a /_sandbox call."""
@@ -288,7 +291,21 @@ class FrontHandler(BaseHTTPRequestHandler):
                                                  "moto behind the sandbox's AWS front is not answering: %s" % exc))
                 return
         LOG.debug("%s %s -> %d", request.operation, request.resource(), response.status)
+        if request.operation in CORRECTED and response.status == 200:
+            self._relay_corrected(request, response)
+            return
         self._relay(conn, response)
+
+    def _relay_corrected(self, request, response):
+        """A small XML answer read whole, corrected (s3front.corrections), and sent with its new length."""
+        body = response.read()
+        uploads = self.server.front.uploads
+        if request.operation == "CreateMultipartUpload":
+            uploads.created(body)
+        else:
+            body = uploads.listing(body)
+        headers = [(name, value) for name, value in response.getheaders() if name.lower() not in HOP_BY_HOP]
+        self._reply(response.status, headers, body)
 
     def _relay(self, conn, response):
         self.send_response_only(response.status, response.reason)

@@ -11,7 +11,9 @@ import time
 import uuid
 
 import pytest
+from psycopg2 import sql
 
+from backuplib import drop_database, empty_bucket, new_name, pg_exec, previous_databases, s3_client, staging_databases
 from kubesandbox.control import Control
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -231,3 +233,38 @@ def namespace(kube_client, deployer_kubeconfig):  # pylint: disable=unused-argum
             time.sleep(0.1)
     yield name
     api.delete(name=name)
+
+
+# ---- the backup suites: a bucket and databases of each test's own ------------------------------
+
+
+@pytest.fixture(scope="session")
+def s3(sandbox):
+    return s3_client(sandbox)
+
+
+@pytest.fixture
+def bucket(s3):
+    """A bucket of this test's own, emptied (uploads aborted) and deleted afterwards."""
+    name = "it-backup-" + uuid.uuid4().hex[:12]
+    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+    yield name
+    empty_bucket(s3, name)
+
+
+@pytest.fixture
+def databases(sandbox):
+    """Make databases by name (``make(name)`` returns it); every one, and its staging and kept copies, dropped afterwards."""
+    made = []
+
+    def make(name=None, create=True):
+        name = name or new_name()
+        made.append(name)
+        if create:
+            pg_exec(sandbox, "postgres", sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return name
+
+    yield make
+    for name in made:
+        for other in staging_databases(sandbox, name) + previous_databases(sandbox, name) + [name]:
+            drop_database(sandbox, other)

@@ -4,6 +4,7 @@ No sandbox needed: moto runs as a ThreadedMotoServer and the front as a FrontSer
 port of 127.0.0.1.
 """
 
+import datetime
 import hashlib
 import http.client
 import threading
@@ -279,3 +280,16 @@ def test_control_endpoint_answers_itself_and_rejects_bad_specs(front_url, front)
     front.remove_fault(fault["id"])
     assert front.faults() == []
     assert front.stats()["total"] == 0
+
+
+def test_in_progress_uploads_are_listed_with_the_time_they_were_initiated(front_url, bucket):
+    """S3 lists an upload with the time it started; moto answers a fixed 2010 date, which the front corrects."""
+    s3 = client(front_url)
+    before = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key="db/a.dump")["UploadId"]
+    after = datetime.datetime.now(datetime.timezone.utc)
+    uploads = s3.list_multipart_uploads(Bucket=bucket)["Uploads"]
+    assert [item["UploadId"] for item in uploads] == [upload_id]
+    assert before <= uploads[0]["Initiated"] <= after
+    s3.abort_multipart_upload(Bucket=bucket, Key="db/a.dump", UploadId=upload_id)
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []

@@ -126,7 +126,8 @@ def backup(params, client, check_mode=False, now=utcnow):
         tables = snapshot.tables()
         part_size = plan_part_size(params["part_size"], snapshot.database_size)
         upload = MultipartUpload(client, bucket, key, part_size, params["upload_concurrency"], extra)
-        proc = subprocess.Popen(  # pylint: disable=consider-using-with
+        # run_command() waits and buffers the whole output; the dump must stream into the upload as it is written.
+        proc = subprocess.Popen(  # pylint: disable=consider-using-with,ansible-bad-function
             pg_dump_command(program, params["compression_level"], snapshot.snapshot_id),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=postgres.libpq_env(params, params["db"]))
         errors = _Drain(proc.stderr)

@@ -34,7 +34,8 @@ def backup_info(params, client):
     listing = list_backups(client, bucket, params["prefix"], params.get("pattern"))
     for backup in listing.backups:
         read_manifest(client, bucket, backup)
-    selected = select(listing, params["backup"]) if params.get("backup") else None
+    # Every manifest is read above, so no client; the bucket is for the messages (s3://bucket/prefix).
+    selected = select(listing, params["backup"], bucket=bucket) if params.get("backup") else None
     verified = []
     if params.get("verify"):
         if selected is not None:

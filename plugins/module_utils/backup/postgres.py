@@ -115,7 +115,8 @@ def find_program(name, path=None):
 
 def program_version(program):
     """``15.18`` of ``pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)``."""
-    proc = subprocess.run([program, "--version"], capture_output=True, text=True, check=False)
+    # Called from module_utils without the module at hand; the output is one line.
+    proc = subprocess.run([program, "--version"], capture_output=True, text=True, check=False)  # pylint: disable=ansible-bad-function
     match = re.search(r"\(PostgreSQL\) (\S+)", proc.stdout)
     return match.group(1) if match else (proc.stdout.strip() or None)
 
@@ -126,7 +127,7 @@ def qualified(schema, table):
 
 def list_tables(cur):
     cur.execute(TABLES_QUERY)
-    return [(schema, table, kind) for schema, table, kind in cur.fetchall()]
+    return [tuple(row) for row in cur.fetchall()]
 
 
 def count_rows(cur, tables):

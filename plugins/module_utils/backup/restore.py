@@ -65,7 +65,8 @@ def _pg_restore_command(program, staging, params, source=None):
 
 def _restore_stream(params, client, chosen, program, staging, env):
     """jobs=1: S3 straight into pg_restore's stdin; the checksum is known when the stream ends."""
-    proc = subprocess.Popen(  # pylint: disable=consider-using-with
+    # run_command() takes its stdin whole; the backup must stream from S3 into pg_restore.
+    proc = subprocess.Popen(  # pylint: disable=consider-using-with,ansible-bad-function
         _pg_restore_command(program, staging, params), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     errors = _Drain(proc.stderr)
     errors.start()
@@ -114,8 +115,10 @@ def _restore_file(params, client, chosen, program, staging, env):
             size, digest = stream_object(client, params["bucket"], chosen["key"], handle.write)
         if digest != chosen["manifest"].get("sha256"):
             return size, digest, None, ""
-        proc = subprocess.run(_pg_restore_command(program, staging, params, path), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, env=env, check=False)
+        # The module is not at hand here (run_command); the output is pg_restore's error text only.
+        command = _pg_restore_command(program, staging, params, path)
+        quiet = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE}
+        proc = subprocess.run(command, env=env, check=False, **quiet)  # pylint: disable=ansible-bad-function
         return size, digest, proc.returncode, proc.stderr.decode("utf-8", "replace").strip()[-65536:]
     finally:
         os.unlink(path)

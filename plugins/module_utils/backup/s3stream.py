@@ -66,8 +66,10 @@ class MultipartUpload:
         self._failure = None
         self._lock = threading.Lock()
         self._next_growth = MAX_PARTS // 2
+        self._starting = False
 
     def start(self):
+        self._starting = True
         answer = self.client.create_multipart_upload(Bucket=self.bucket, Key=self.key, **self.extra_args)
         self.upload_id = answer["UploadId"]
         return self.upload_id
@@ -121,17 +123,27 @@ class MultipartUpload:
         parts = sorted(self.parts, key=lambda part: part["PartNumber"])
         self.client.complete_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, MultipartUpload={"Parts": parts})
         self.upload_id = None
+        self._starting = False
 
     def abort(self):
         """Abort the upload (a no-op once completed or never started); returns an error text or None."""
-        if self.upload_id is None:
-            return None
-        try:
-            self.client.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id)
-        except Exception as exc:  # pylint: disable=broad-except
-            return "aborting the multipart upload %s of s3://%s/%s failed (%s): abort it by hand" % (
-                self.upload_id, self.bucket, self.key, client_error_text(exc))
+        if self.upload_id is None and self._starting:
+            # Interrupted while CreateMultipartUpload was in flight: S3 may hold an upload we never heard of.
+            try:
+                found = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=self.key).get("Uploads", [])
+            except Exception as exc:  # pylint: disable=broad-except
+                return "listing the multipart uploads of s3://%s/%s failed (%s): abort any by hand" % (self.bucket, self.key, client_error_text(exc))
+            ids = [upload["UploadId"] for upload in found if upload["Key"] == self.key]
+        else:
+            ids = [self.upload_id] if self.upload_id is not None else []
+        for upload_id in ids:
+            try:
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=upload_id)
+            except Exception as exc:  # pylint: disable=broad-except
+                return "aborting the multipart upload %s of s3://%s/%s failed (%s): abort it by hand" % (
+                    upload_id, self.bucket, self.key, client_error_text(exc))
         self.upload_id = None
+        self._starting = False
         return None
 
 

@@ -126,8 +126,8 @@ def scenarios(draw):
         scenario.orphans[key] = reference - datetime.timedelta(seconds=age)
         scenario.objects[key] = (json.dumps({"size": 1}).encode(), scenario.orphans[key])
 
-    for offset, upload_id, age in draw(st.lists(st.tuples(OFFSETS, st.sampled_from("abc"), st.integers(-DAY, 4 * DAY)),
-                                               max_size=4, unique_by=lambda item: item[:2])):
+    uploads = st.lists(st.tuples(OFFSETS, st.sampled_from("abc"), st.integers(-DAY, 4 * DAY)), max_size=4, unique_by=lambda item: item[:2])
+    for offset, upload_id, age in draw(uploads):
         scenario.uploads.append({"key": naming.backup_key(prefix, stamp(offset)), "upload_id": upload_id,
                                  "initiated": reference - datetime.timedelta(seconds=age)})
     return scenario
