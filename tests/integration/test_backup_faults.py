@@ -9,6 +9,7 @@ must leave the target database exactly as it was, with no staging database left 
 The happy paths are in test_backup_modules.py.
 """
 
+import datetime
 import hashlib
 import json
 import os
@@ -593,3 +594,40 @@ def test_a_target_with_tables_is_refused_without_overwrite_before_any_download(s
     assert seen[manifest_reads] >= 1, "the manifest was never read, so the counters count nothing: %s" % seen
     assert seen[key_reads] - seen[manifest_reads] == 0, "the backup object was downloaded before the refusal"
     assert_target_unchanged(sandbox, target, rows)
+
+
+# ---- rotation that fails half-way, and a password from a passfile ---------------------------------
+
+
+def test_a_failed_delete_batch_is_reported_key_by_key_and_the_rest_is_deleted(s3, bucket, run, front):
+    """The second of two DeleteObjects batches fails: the first batch is gone, the second's keys remain, and the task
+    fails naming how many keys could not be deleted, with each key's error in ``errors``."""
+    reference = datetime.datetime(2026, 6, 30, 12, 0, tzinfo=datetime.timezone.utc)
+    keys = []
+    for hours in range(601):
+        key = "database/" + (reference - datetime.timedelta(hours=hours)).strftime("loyalty_backup_%Y%m%d_%H%M%S.dump")
+        s3.put_object(Bucket=bucket, Key=key, Body=b"d")
+        s3.put_object(Bucket=bucket, Key=key + ".manifest.json", Body=b'{"size": 1, "sha256": "-"}')
+        keys.append(key)
+    front.add_fault(operation="DeleteObjects", bucket=bucket, after=1, count=10, status=403, code="AccessDenied",
+                    message="injected: no s3:DeleteObject on this prefix")
+    result = run(task("rotate", "s3_backup_rotate", bucket=bucket, prefix="database/", keep_last=1, reference_time=reference.isoformat()))
+    failed = result.task_result("rotate")
+    assert failed["failed"] is True and "200 of 1200 keys could not be deleted" in failed["msg"] and "AccessDenied" in failed["msg"]
+    assert len(failed["errors"]) == 200 and {item["code"] for item in failed["errors"]} == {"DeleteObjects"}
+    remaining = set(s3_keys(s3, bucket))
+    assert remaining == {keys[0], keys[0] + ".manifest.json"} | {item["key"] for item in failed["errors"]}
+    assert len(failed["deleted_keys"]) == 1000 and not remaining & set(failed["deleted_keys"])
+
+
+def test_a_passfile_gives_the_password_over_an_inherited_pgpassword(sandbox, s3, bucket, small_db, run, tmp_path):
+    """The playbook's environment carries a wrong PGPASSWORD (the run fixture's): the passfile must win."""
+    db = small_db()
+    passfile = tmp_path / "pgpass"
+    passfile.write_text("%s:%s:*:%s:%s\n" % (sandbox["PGHOST"], sandbox["PGPORT"], sandbox["PGUSER"], sandbox["PGPASSWORD"]))
+    passfile.chmod(0o600)
+    result = run(task("backup", "postgresql_backup_s3", bucket=bucket, db=db, login_host=sandbox["PGHOST"], login_port=int(sandbox["PGPORT"]),
+                      login_user=sandbox["PGUSER"], passfile=str(passfile)))
+    outcome = result.task_result("backup")
+    assert not outcome.get("failed"), outcome.get("msg")
+    assert set(s3_keys(s3, bucket)) == {outcome["key"], outcome["manifest_key"]}

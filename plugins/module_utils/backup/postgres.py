@@ -54,6 +54,13 @@ LIMIT 20
 """ % {"filter": SYSTEM_SCHEMA_FILTER}
 
 
+def prefer_passfile(params):
+    """An explicit passfile wins over a PGPASSWORD the controller's environment may carry (libpq would read that
+    first); only without login_password."""
+    if params.get("passfile") and not params.get("login_password"):
+        os.environ.pop("PGPASSWORD", None)
+
+
 def connect_params(params, dbname):
     """psycopg2/libpq keywords from community.postgresql-style options."""
     out = {"dbname": dbname, "connect_timeout": params.get("connect_timeout") or 10, "application_name": "loyalty.platform"}
@@ -69,6 +76,7 @@ def connect_params(params, dbname):
 def libpq_env(params, dbname):
     """The same connection for a libpq program (pg_dump, pg_restore), through its environment only: the password
     never appears on a command line that ``ps`` shows."""
+    prefer_passfile(params)
     env = dict(os.environ)
     mapping = {"host": "PGHOST", "port": "PGPORT", "user": "PGUSER", "password": "PGPASSWORD", "dbname": "PGDATABASE",
                "sslmode": "PGSSLMODE", "sslrootcert": "PGSSLROOTCERT", "passfile": "PGPASSFILE", "connect_timeout": "PGCONNECT_TIMEOUT",
@@ -81,6 +89,7 @@ def libpq_env(params, dbname):
 def connect(params, dbname, autocommit=True):
     if not HAS_PSYCOPG2:
         raise BackupError("psycopg2 is required on the controller: pip install psycopg2-binary (%s)" % PSYCOPG2_IMPORT_ERROR)
+    prefer_passfile(params)
     try:
         conn = psycopg2.connect(**connect_params(params, dbname))
     except psycopg2.Error as exc:
