@@ -16,7 +16,7 @@ WITH_SANDBOX := set -a && source $(SANDBOX)/env && set +a &&
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
 .PHONY: help venv bootstrap sandbox-up sandbox-down sandbox-status lint yamllint ansible-lint sanity units \
-	sandbox-tests integration molecule build changelog-lint static test test-sandboxed demo bench clean
+	sandbox-tests integration molecule build changelog-lint vault-check static test test-sandboxed demo bench clean
 
 help:
 	@echo "make demo            set up, start the sandbox, run the playbooks against inventories/local, summarise"
@@ -111,7 +111,11 @@ build: venv
 changelog-lint: venv
 	$(BIN)/antsibull-changelog lint
 
-static: lint changelog-lint sanity build
+# Every inventory's vault.yml is encrypted (tools/check-vault.sh names any that is not).
+vault-check:
+	tools/check-vault.sh inventories
+
+static: lint vault-check changelog-lint sanity build
 
 test: venv bootstrap
 	$(MAKE) --no-print-directory static

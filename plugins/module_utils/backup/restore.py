@@ -8,6 +8,7 @@ then swap it in by renaming. Until the swap the target is untouched; any failure
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -208,8 +209,11 @@ def _fill_and_prove(params, client, chosen, program, staging):
         raise BackupError("%s is corrupt: its SHA-256 is %s (%d bytes), the manifest says %s (%s bytes); the target is unchanged" % (
             where, digest, size, manifest.get("sha256"), manifest.get("size")), actual_sha256=digest)
     if code != 0:
-        raise BackupError("pg_restore of %s into %s failed (exit code %s): %s; the target is unchanged" % (
-            where, staging, code, errors or "no error text"))
+        hint = ""
+        if re.search(r'role "[^"]+" does not exist', errors or "") and not params.get("no_owner"):
+            hint = " (the dump's owners are not roles on this server: create them, or set no_owner: true)"
+        raise BackupError("pg_restore of %s into %s failed (exit code %s): %s%s; the target is unchanged" % (
+            where, staging, code, errors or "no error text", hint))
     conn = postgres.connect(params, staging)
     try:
         with conn.cursor() as cur:
