@@ -88,7 +88,12 @@ options:
       - The pg_restore program; by default the one on C(PATH), else the newest under C(/usr/lib/postgresql).
     type: path
 notes:
-  - The role needs C(CREATEDB) and must own (or be superuser over) the target to rename it.
+  - The role needs C(CREATEDB) and must own (or be superuser over) the target to rename it; both are checked before anything
+    is downloaded. PostgreSQL 13 or later (C(DROP DATABASE ... WITH (FORCE))).
+  - With O(terminate_connections=true) the target refuses new connections (C(ALLOW_CONNECTIONS false)) from the terminate to the
+    rename, so a pool that reconnects at once cannot block the swap; a failed swap opens it again.
+  - Database-level settings of the replaced database (C(ALTER DATABASE ... SET), database GRANTs) are not carried over:
+    pg_restore restores what the dump holds, which without C(--create) is the database's content.
 requirements:
   - boto3
   - psycopg2

@@ -16,9 +16,10 @@ description:
     C(complete) means the manifest exists and its size is the object's; C(incomplete), that there is no manifest (the
     upload was never committed); C(mismatch), that the manifest disagrees with the object or cannot be read.
   - With O(backup), chooses one backup (as M(loyalty.platform.postgresql_restore_s3) would) and fails if none matches.
-  - With O(verify=true), downloads the chosen backup (or, without O(backup), every backup or the newest O(verify_newest))
-    and checks its SHA-256 against the manifest, streaming, so silent corruption is found before a restore needs it.
-    A backup that fails verification fails the task, naming it.
+  - With O(verify=true), downloads the chosen backup (or, without O(backup), every backup that has a manifest, or the newest
+    O(verify_newest) of them) and checks its SHA-256 against the manifest, streaming, so silent corruption is found before a
+    restore needs it. A backup that fails verification (a C(mismatch) one always does) fails the task, naming it.
+  - An S3 error other than a missing manifest fails the task: nothing is concluded from a manifest that could not be read.
   - Never changes anything.
 extends_documentation_fragment:
   - loyalty.platform.backup
@@ -75,6 +76,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+bucket:
+  description: The bucket.
+  returned: always
+  type: str
+prefix:
+  description: The prefix.
+  returned: always
+  type: str
 backups:
   description: Every backup under the prefix, newest first.
   returned: always
@@ -101,6 +110,9 @@ backups:
       type: str
     sha256:
       description: The SHA-256 the manifest records.
+      type: str
+    database:
+      description: The database the manifest records.
       type: str
     problem:
       description: Why it is not complete.

@@ -18,7 +18,10 @@ description:
     O(keep_daily), O(keep_weekly) (ISO weeks), O(keep_monthly) and O(keep_yearly), walking from newest to oldest, the newest
     backup of each of the N most recent UTC periods that contain one. With no rule at all the module refuses and deletes nothing.
   - Only complete backups (with a manifest) count toward the rules, and the newest O(min_keep) complete backups are always kept;
-    their manifests are read to prove them complete. Backups dated after O(reference_time) are kept, take no part in the rules,
+    their manifests are read to prove them complete (the size they record is the object's). Older backups count by their
+    manifest's presence, so the listing alone decides (one GET per backup would cost 10,000 requests for 10,000 backups);
+    M(loyalty.platform.s3_backup_info) with O(loyalty.platform.s3_backup_info#module:verify=true) proves each one.
+    A manifest that cannot be read (other than missing) fails the task, deleting nothing. Backups dated after O(reference_time) are kept, take no part in the rules,
     and are reported. A backup without a manifest is never counted and is deleted only once older than O(incomplete_grace), so an
     upload being committed is never removed under it; multipart uploads older than the grace are aborted.
   - If the run would delete more than O(max_delete) backups it fails and deletes nothing.
@@ -101,6 +104,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+bucket:
+  description: The bucket.
+  returned: always
+  type: str
+prefix:
+  description: The prefix.
+  returned: always
+  type: str
 deleted:
   description: The backups deleted (in check mode, that would be), newest first, each with C(key), C(time) and C(reason)
     (C(expired), C(incomplete) or C(mismatch)).

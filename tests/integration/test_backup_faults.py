@@ -631,3 +631,27 @@ def test_a_passfile_gives_the_password_over_an_inherited_pgpassword(sandbox, s3,
     outcome = result.task_result("backup")
     assert not outcome.get("failed"), outcome.get("msg")
     assert set(s3_keys(s3, bucket)) == {outcome["key"], outcome["manifest_key"]}
+
+
+def test_a_prefix_that_is_not_a_folder_and_a_role_that_cannot_create_databases_are_refused_first(
+        sandbox, s3, bucket, small_db, target_db, run, backup, databases):
+    source = small_db()
+    backup(bucket, source)
+    before = s3_keys(s3, bucket)
+    role, role_password = "it_nocreatedb_" + uuid.uuid4().hex[:8], uuid.uuid4().hex
+    pg_exec(sandbox, "postgres", sql.SQL("CREATE ROLE {} LOGIN PASSWORD %s").format(sql.Identifier(role)), (role_password,))
+    try:
+        target = databases(create=False)
+        result = run(
+            task("prefix", "s3_backup_rotate", bucket=bucket, prefix="database", keep_last=1),
+            task("no createdb", "postgresql_restore_s3", bucket=bucket, db=target, login_host=sandbox["PGHOST"],
+                 login_port=int(sandbox["PGPORT"]), login_user=role, login_password=role_password),
+            secrets=(role_password,))
+        prefix = result.task_result("prefix")
+        assert prefix["failed"] and "prefix=database must be a folder ending in / (database/)" in prefix["msg"]
+        refused = result.task_result("no createdb")
+        assert refused["failed"] and "CREATEDB" in refused["msg"] and "nothing was changed" in refused["msg"]
+        assert not database_exists(sandbox, target) and staging_databases(sandbox, target) == []
+        assert s3_keys(s3, bucket) == before
+    finally:
+        pg_exec(sandbox, "postgres", sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))

@@ -181,13 +181,14 @@ def test_info_reports_states_selects_and_verifies(sandbox, run_playbook, s3, buc
     assert latest["selected"]["key"] == newest_complete and latest["selected"]["verified"] is True
     assert result.task_result("day")["selected"]["key"] == newest_complete
     assert result.task_result("by name")["selected"]["key"] == oldest
-    # Verifying everything meets the incomplete and the mismatched backups: the task fails, naming them.
+    # Verifying everything verifies each backup with a manifest: the mismatched one fails the task, naming it; the
+    # incomplete one has nothing to be verified against and is only reported by its state.
     everything = result.task_result("verify all")
-    assert everything["failed"] and incomplete in everything["msg"] and mismatch in everything["msg"]
+    assert everything["failed"] and mismatch in everything["msg"] and incomplete not in everything["msg"]
     assert {item["key"]: item["ok"] for item in everything["verified"]} == {
-        incomplete: False, mismatch: False, newest_complete: True, same_day_older: True, oldest: True}
+        mismatch: False, newest_complete: True, same_day_older: True, oldest: True}
     newest_only = result.task_result("verify newest")
-    assert newest_only["failed"] and [item["key"] for item in newest_only["verified"]] == [incomplete]
+    assert newest_only["failed"] and [item["key"] for item in newest_only["verified"]] == [mismatch]
 
 
 def test_rotation_batches_deletes_and_a_second_run_deletes_nothing(sandbox, run_playbook, s3, bucket):

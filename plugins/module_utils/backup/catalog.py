@@ -76,7 +76,8 @@ def list_backups(client, bucket, prefix, pattern=None):
 
 
 def read_manifest(client, bucket, backup):
-    """Fetch a backup's manifest and set its state; a manifest that cannot be read makes it ``mismatch``."""
+    """Fetch a backup's manifest and set its state: a manifest that is not JSON, or disagrees with the object, makes it
+    ``mismatch``; one deleted since the listing ``incomplete``; any other S3 error raises BackupError."""
     if not backup["has_manifest"]:
         backup["state"] = INCOMPLETE
         return backup
@@ -84,10 +85,16 @@ def read_manifest(client, bucket, backup):
         body = client.get_object(Bucket=bucket, Key=backup["manifest_key"])["Body"]
         raw = body.read(MAX_MANIFEST_BYTES + 1)
     except Exception as exc:  # pylint: disable=broad-except
-        # Gone since the listing, or unreadable: not proven complete, so it counts for nothing.
-        backup["state"] = MISMATCH
-        backup["problem"] = "the manifest %s cannot be read: %s" % (backup["manifest_key"], client_error_text(exc))
-        return backup
+        status = (getattr(exc, "response", None) or {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
+        code = ((getattr(exc, "response", None) or {}).get("Error") or {}).get("Code")
+        if status == 404 or code in ("NoSuchKey", "404"):
+            # Deleted since the listing: the backup has no manifest now.
+            backup["has_manifest"] = False
+            backup["state"] = INCOMPLETE
+            return backup
+        # Any other error (throttling, a timeout, no permission) says nothing about the backup: decide nothing on it.
+        raise BackupError("cannot read the manifest s3://%s/%s (%s): nothing was decided or changed; run again, or fix the "
+                          "permission" % (bucket, backup["manifest_key"], client_error_text(exc))) from exc
     try:
         manifest = json.loads(raw.decode("utf-8")) if len(raw) <= MAX_MANIFEST_BYTES else None
     except (ValueError, UnicodeDecodeError):

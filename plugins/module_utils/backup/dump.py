@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import subprocess
 import threading
@@ -18,6 +19,7 @@ from ansible_collections.loyalty.platform.plugins.module_utils.backup.naming imp
 from ansible_collections.loyalty.platform.plugins.module_utils.backup.s3stream import MultipartUpload, client_error_text, plan_part_size
 
 MANIFEST_FORMAT = 1
+PIPE_SIZE = 1024 * 1024
 
 
 def encryption_args(encryption, kms_key_id):
@@ -73,6 +75,15 @@ class _Counts(threading.Thread):
         self.join()
 
 
+def _widen_pipe(pipe):
+    """A 1 MiB pipe instead of Linux's 64 KiB: pg_dump keeps writing while this process is busy for a moment (hashing,
+    handing a part over), instead of stalling on a full pipe. Best effort: other systems keep their default."""
+    try:
+        fcntl.fcntl(pipe.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_SIZE)
+    except (OSError, ValueError):
+        pass
+
+
 def pg_dump_command(program, compression, snapshot_id):
     # The connection (password included) is in the environment; nothing secret is on the command line.
     return [program, "--format=custom", "--compress=%d" % compression, "--snapshot=" + snapshot_id, "--no-password"]
@@ -84,10 +95,14 @@ def _fresh_backup(params, client, started):
     if not interval:
         return None
     listing = list_backups(client, params["bucket"], params["prefix"])
+    # A backup stamped in the future (a controller with a fast clock) must not stop every backup from now on.
+    listing.backups = [backup for backup in listing.backups if backup["time"] <= started]
     try:
         newest = select(listing, "latest", client, params["bucket"])
-    except BackupError:
-        return None
+    except BackupError as exc:
+        if "no complete backup" in exc.msg:
+            return None
+        raise
     return newest if started - newest["time"] < interval else None
 
 
@@ -130,6 +145,7 @@ def backup(params, client, check_mode=False, now=utcnow):
         proc = subprocess.Popen(  # pylint: disable=consider-using-with,ansible-bad-function
             pg_dump_command(program, params["compression_level"], snapshot.snapshot_id),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=postgres.libpq_env(params, params["db"]))
+        _widen_pipe(proc.stdout)
         errors = _Drain(proc.stderr)
         errors.start()
         counter = _Counts(snapshot, tables)
@@ -149,8 +165,10 @@ def backup(params, client, check_mode=False, now=utcnow):
         if counter.error is not None:
             raise BackupError("counting the rows of database %s in the dump's snapshot failed: %s" % (
                 params["db"], postgres.pg_error_text(counter.error)))
-        upload.complete()
+        # From here on the object may exist (CompleteMultipartUpload can succeed and still time out), and after the
+        # manifest PUT the manifest may too: a failure removes both, manifest first (the key was free when we began).
         completed = True
+        upload.complete()
         finished = now()
         manifest = {
             "format": MANIFEST_FORMAT,
@@ -171,7 +189,7 @@ def backup(params, client, check_mode=False, now=utcnow):
         client.put_object(Bucket=bucket, Key=mkey, Body=json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8"),
                           ContentType="application/json", **{name: value for name, value in extra.items() if name != "ContentType"})
     except BaseException as exc:
-        problems = _clean_up(client, bucket, key, proc, counter, upload, completed)
+        problems = _clean_up(client, bucket, key, mkey, proc, counter, upload, completed)
         if isinstance(exc, BackupError):
             if problems:
                 exc.msg += "; " + "; ".join(problems)
@@ -189,8 +207,9 @@ def backup(params, client, check_mode=False, now=utcnow):
                 pg_dump_version=manifest["pg_dump_version"])
 
 
-def _clean_up(client, bucket, key, proc, counter, upload, completed):
-    """After any failure: pg_dump stopped, the upload aborted, a completed object removed. Returns what could not be undone."""
+def _clean_up(client, bucket, key, mkey, proc, counter, upload, completed):
+    """After any failure: pg_dump stopped, the upload aborted and, once its completion was attempted, the manifest and the
+    object removed (manifest first, so no manifest ever vouches for a missing object). Returns what could not be undone."""
     problems = []
     if proc is not None and proc.poll() is None:
         proc.kill()
@@ -199,12 +218,15 @@ def _clean_up(client, bucket, key, proc, counter, upload, completed):
         counter.stop()
     if upload is not None:
         problem = upload.abort()
-        if problem:
+        # Once CompleteMultipartUpload was sent, S3 may already have finished (or forgotten) the upload: the object is
+        # what matters then, and it is deleted below.
+        if problem and not completed:
             problems.append(problem)
     if completed:
-        try:
-            client.delete_object(Bucket=bucket, Key=key)
-        except Exception as exc:  # pylint: disable=broad-except
-            problems.append("the uncommitted object s3://%s/%s could not be removed (%s): it has no manifest, so it counts "
-                            "as incomplete" % (bucket, key, client_error_text(exc)))
+        for name, what in ((mkey, "manifest"), (key, "object")):
+            try:
+                client.delete_object(Bucket=bucket, Key=name)
+            except Exception as exc:  # pylint: disable=broad-except
+                problems.append("the uncommitted %s s3://%s/%s could not be removed (%s): delete it by hand" % (
+                    what, bucket, name, client_error_text(exc)))
     return problems

@@ -41,7 +41,10 @@ def backup_info(params, client):
         if selected is not None:
             targets = [selected]
         else:
-            targets = listing.backups[: params["verify_newest"]] if params.get("verify_newest") else listing.backups
+            # Backups with a manifest (complete, or mismatched: that is a failure); one without (incomplete) has nothing
+            # to be verified against and is reported by its state.
+            targets = [backup for backup in listing.backups if backup["has_manifest"]]
+            targets = targets[: params["verify_newest"]] if params.get("verify_newest") else targets
         outcomes = {backup["key"]: verify_backup(client, bucket, backup) for backup in targets}
         verified = [outcomes[backup["key"]] for backup in targets]
     ok = {item["key"]: item["ok"] for item in verified}

@@ -11,6 +11,7 @@ import signal
 
 from ansible_collections.loyalty.platform.plugins.module_utils.backup.errors import BackupError
 from ansible_collections.loyalty.platform.plugins.module_utils.backup.naming import DEFAULT_PATTERN
+from ansible_collections.loyalty.platform.plugins.module_utils.backup.s3stream import client_error_text
 
 
 class Interrupted(BaseException):
@@ -55,6 +56,9 @@ def _interrupt(signum, _frame):
 
 def run(module, work):
     """Run ``work()`` and exit with its result; a BackupError or an interruption fails the task with its message."""
+    prefix = module.params.get("prefix")
+    if prefix and not prefix.endswith("/"):
+        module.fail_json(msg="prefix=%s must be a folder ending in / (%s/), or empty for the top of the bucket" % (prefix, prefix))
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, _interrupt)
     try:
@@ -63,4 +67,17 @@ def run(module, work):
         module.fail_json(msg=exc.msg, **exc.details)
     except Interrupted as exc:
         module.fail_json(msg="%s; the work in progress was undone" % exc)
+    except Exception as exc:  # pylint: disable=broad-except
+        # An S3 or PostgreSQL error no step turned into a BackupError: still a message, never a traceback.
+        what = "s3://%s/%s" % (module.params.get("bucket"), module.params.get("prefix") or "")
+        if module.params.get("db"):
+            what += ", database %s" % module.params["db"]
+        module.fail_json(msg="%s failed on %s: %s" % (module._name, what, error_text(exc)))  # pylint: disable=protected-access
     module.exit_json(**result)
+
+
+def error_text(exc):
+    """S3's ``Code: message``, PostgreSQL's own text, or the exception's."""
+    if getattr(exc, "pgerror", None):
+        return exc.pgerror.strip()
+    return client_error_text(exc) if getattr(exc, "response", None) else "%s: %s" % (type(exc).__name__, exc)

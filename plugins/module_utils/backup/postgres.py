@@ -29,12 +29,13 @@ SYSTEM_SCHEMAS = ("pg_catalog", "information_schema")
 # Schemas the server makes itself: pg_toast, pg_temp_N, pg_toast_temp_N.
 SYSTEM_SCHEMA_FILTER = "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'"
 
-# Every table whose rows pg_dump writes: plain and partitioned tables outside the system schemas, not owned by
-# an extension (an extension's tables come back with CREATE EXTENSION, not with the data).
+# Every table whose rows pg_dump writes: plain tables (partitions included: a partitioned parent holds no rows of its
+# own, so counting it would scan its partitions twice) outside the system schemas, not owned by an extension (an
+# extension's tables come back with CREATE EXTENSION, not with the data).
 TABLES_QUERY = """
 SELECT n.nspname, c.relname, c.relkind
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p') AND %s
+WHERE c.relkind = 'r' AND %s
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
 ORDER BY n.nspname, c.relname
 """ % SYSTEM_SCHEMA_FILTER
@@ -50,6 +51,24 @@ UNION ALL SELECT 'type ' || n.nspname || '.' || t.typname FROM pg_type t JOIN pg
   WHERE %(filter)s AND t.typrelid = 0 AND t.typelem = 0
 UNION ALL SELECT 'schema ' || n.nspname FROM pg_namespace n WHERE %(filter)s AND n.nspname <> 'public'
 UNION ALL SELECT 'extension ' || e.extname FROM pg_extension e WHERE e.extname <> 'plpgsql'
+UNION ALL SELECT 'large object ' || m.oid FROM pg_largeobject_metadata m
+UNION ALL SELECT 'collation ' || n.nspname || '.' || c.collname FROM pg_collation c JOIN pg_namespace n ON n.oid = c.collnamespace
+  WHERE %(filter)s
+UNION ALL SELECT 'operator ' || n.nspname || '.' || o.oprname FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace
+  WHERE %(filter)s
+UNION ALL SELECT 'operator family ' || n.nspname || '.' || f.opfname FROM pg_opfamily f JOIN pg_namespace n ON n.oid = f.opfnamespace
+  WHERE %(filter)s
+UNION ALL SELECT 'text search configuration ' || n.nspname || '.' || t.cfgname FROM pg_ts_config t
+  JOIN pg_namespace n ON n.oid = t.cfgnamespace WHERE %(filter)s
+UNION ALL SELECT 'text search dictionary ' || n.nspname || '.' || t.dictname FROM pg_ts_dict t
+  JOIN pg_namespace n ON n.oid = t.dictnamespace WHERE %(filter)s
+UNION ALL SELECT 'conversion ' || n.nspname || '.' || c.conname FROM pg_conversion c JOIN pg_namespace n ON n.oid = c.connamespace
+  WHERE %(filter)s
+UNION ALL SELECT 'publication ' || p.pubname FROM pg_publication p
+UNION ALL SELECT 'event trigger ' || e.evtname FROM pg_event_trigger e
+UNION ALL SELECT 'foreign data wrapper ' || w.fdwname FROM pg_foreign_data_wrapper w
+UNION ALL SELECT 'foreign server ' || s.srvname FROM pg_foreign_server s
+UNION ALL SELECT 'default privileges of ' || pg_get_userbyid(d.defaclrole) FROM pg_default_acl d
 LIMIT 20
 """ % {"filter": SYSTEM_SCHEMA_FILTER}
 
@@ -156,6 +175,9 @@ class Snapshot:
         self.conn = connect(params, dbname, autocommit=False)
         self.conn.set_session(isolation_level="REPEATABLE READ", readonly=True)
         self.cur = self.conn.cursor()
+        # The transaction sits idle while pg_dump runs: a server-wide idle-in-transaction timeout must not end it (and the
+        # exported snapshot with it) under a long dump.
+        self.cur.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
         self.cur.execute("SELECT pg_export_snapshot(), current_setting('server_version'), pg_database_size(current_database())")
         self.snapshot_id, self.server_version, self.database_size = self.cur.fetchone()
 
@@ -179,8 +201,12 @@ class Snapshot:
         return counts
 
     def close(self):
+        """End the transaction; a connection the server has already closed (a failover, a timeout) is not an error here:
+        whatever happened to the dump has been reported, or the backup is already committed."""
         try:
             self.conn.rollback()
+        except psycopg2.Error:
+            pass
         finally:
             self.conn.close()
 

@@ -28,7 +28,10 @@ SWAP_ATTEMPTS = 5
 
 
 def derived_name(target, suffix):
-    return target[: NAME_LIMIT - len(suffix)] + suffix
+    """``target + suffix`` within PostgreSQL's 63 bytes (not characters: the server truncates by bytes), the suffix kept."""
+    room = NAME_LIMIT - len(suffix.encode("utf-8"))
+    base = target.encode("utf-8")[:room].decode("utf-8", "ignore")
+    return base + suffix
 
 
 def compare_counts(expected, actual):
@@ -142,6 +145,7 @@ def restore(params, client, check_mode=False, now=utcnow):
             if existing and not params["terminate_connections"]:
                 # The session that just listed the target's objects may still be listed while its backend exits.
                 _refuse_sessions(cur, target, ignore=[inspector])
+            _check_privileges(cur, target, existing)
         stamp = now().strftime(STAMP_FORMAT)
         staging = derived_name(target, "_restore_" + stamp)
         previous = derived_name(target, "_before_restore_" + stamp) if existing else None
@@ -153,14 +157,15 @@ def restore(params, client, check_mode=False, now=utcnow):
         if params["jobs"] > 1:
             check_disk(params, chosen)
         began = time.monotonic()
-        _create_staging(admin, staging, existing, params)
-        swapped = False
+        created = swapped = False
         try:
+            _create_staging(admin, staging, existing, params)
+            created = True
             _fill_and_prove(params, client, chosen, program, staging)
             _swap(params, target, staging, previous if existing else None)
             swapped = True
         finally:
-            if not swapped:
+            if created and not swapped:
                 _drop(admin, staging)
         dropped = None
         if existing and not keep:
@@ -169,6 +174,22 @@ def restore(params, client, check_mode=False, now=utcnow):
         return dict(result, changed=True, dropped_previous=dropped, duration=round(time.monotonic() - began, 3), verified=True)
     finally:
         admin.close()
+
+
+def _check_privileges(cur, target, existing):
+    """Before any download: the login may create databases and, when the target exists, rename it (own it)."""
+    cur.execute("SELECT rolsuper, rolcreatedb FROM pg_roles WHERE rolname = current_user")
+    superuser, createdb = cur.fetchone()
+    if superuser:
+        return
+    if not createdb:
+        raise BackupError("the login role cannot create databases (CREATEDB), so no staging database can be made: grant it "
+                          "CREATEDB or use another login_user; nothing was changed")
+    if existing:
+        cur.execute("SELECT pg_has_role(current_user, datdba, 'MEMBER') FROM pg_database WHERE datname = %s", (target,))
+        if not cur.fetchone()[0]:
+            raise BackupError("the login role does not own database %s (owner %s), so it cannot rename it: restore as its owner "
+                              "or a superuser; nothing was changed" % (target, existing[0]))
 
 
 def _refuse_sessions(cur, target, ignore=()):
@@ -228,7 +249,12 @@ def _fill_and_prove(params, client, chosen, program, staging):
 def _swap(params, target, staging, previous):
     """Rename in one transaction: the target becomes ``previous`` and the staging database the target."""
     conn = postgres.connect(params, params["maintenance_db"], autocommit=False)
+    closed = None
     try:
+        if previous is not None and params["terminate_connections"]:
+            # No new session may come in between the terminate and the rename (a pool reconnecting at once): the
+            # target refuses connections meanwhile, as it did not before only if it already refused them.
+            closed = _allow_connections(conn, target, False)
         for attempt in range(1, SWAP_ATTEMPTS + 1):
             try:
                 with conn.cursor() as cur:
@@ -241,6 +267,9 @@ def _swap(params, target, staging, previous):
                         cur.execute(postgres.sql.SQL("ALTER DATABASE {} RENAME TO {}").format(postgres.ident(target), postgres.ident(previous)))
                     cur.execute(postgres.sql.SQL("ALTER DATABASE {} RENAME TO {}").format(postgres.ident(staging), postgres.ident(target)))
                 conn.commit()
+                if closed:
+                    _allow_connections(conn, previous, True)  # the kept copy opens again, as the target was
+                closed = None
                 return
             except postgres.psycopg2.errors.ObjectInUse as exc:
                 # A client reconnected between the terminate and the rename: try again.
@@ -253,7 +282,25 @@ def _swap(params, target, staging, previous):
                 conn.rollback()
                 raise
     finally:
-        conn.close()
+        try:
+            if closed:
+                conn.rollback()
+                _allow_connections(conn, target, True)
+        finally:
+            conn.close()
+
+
+def _allow_connections(conn, name, allow):
+    """Set ALLOW_CONNECTIONS of ``name`` (committed at once); True when it changed something."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT datallowconn FROM pg_database WHERE datname = %s", (name,))
+        row = cur.fetchone()
+        if row is None or row[0] == allow:
+            conn.commit()
+            return False
+        cur.execute(postgres.sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS {}").format(postgres.ident(name), postgres.sql.SQL("true" if allow else "false")))
+    conn.commit()
+    return True
 
 
 def _drop(admin, name):

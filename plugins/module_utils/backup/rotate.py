@@ -88,7 +88,9 @@ def rotate(params, client, check_mode=False, now=utcnow):
     if errors:
         failed = {item["key"] for item in errors}
         result["deleted_keys"] = [key for key in plan["delete_keys"] if key not in failed]
+        result["deleted"] = [item for item in plan["deleted"] if item["key"] not in failed]
+        result["changed"] = bool(result["deleted_keys"])
         raise BackupError("%d of %d keys could not be deleted (first: %s %s: %s); the others were" % (
             len(failed), len(plan["delete_keys"]), errors[0]["key"], errors[0]["code"], errors[0]["message"]),
-            errors=errors, **{k: v for k, v in result.items() if k not in ("changed", "diff")})
+            errors=errors, **{k: v for k, v in result.items() if k != "diff"})
     return result
