@@ -92,7 +92,7 @@ notes:
     is downloaded. PostgreSQL 13 or later (C(DROP DATABASE ... WITH (FORCE))).
   - With O(terminate_connections=true) the target refuses new connections (C(ALLOW_CONNECTIONS false)) from the terminate to the
     rename, so a pool that reconnects at once cannot block the swap; a failed swap opens it again.
-  - Database-level settings of the replaced database (C(ALTER DATABASE ... SET), database GRANTs) are not carried over:
+  - Database-level settings of the replaced database (C(ALTER DATABASE ... SET), database GRANTs) are not carried over;
     pg_restore restores what the dump holds, which without C(--create) is the database's content.
 requirements:
   - boto3

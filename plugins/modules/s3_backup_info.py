@@ -19,7 +19,7 @@ description:
   - With O(verify=true), downloads the chosen backup (or, without O(backup), every backup that has a manifest, or the newest
     O(verify_newest) of them) and checks its SHA-256 against the manifest, streaming, so silent corruption is found before a
     restore needs it. A backup that fails verification (a C(mismatch) one always does) fails the task, naming it.
-  - An S3 error other than a missing manifest fails the task: nothing is concluded from a manifest that could not be read.
+  - An S3 error other than a missing manifest fails the task; nothing is concluded from a manifest that could not be read.
   - Never changes anything.
 extends_documentation_fragment:
   - loyalty.platform.backup

@@ -20,10 +20,11 @@ description:
   - Only complete backups (with a manifest) count toward the rules, and the newest O(min_keep) complete backups are always kept;
     their manifests are read to prove them complete (the size they record is the object's). Older backups count by their
     manifest's presence, so the listing alone decides (one GET per backup would cost 10,000 requests for 10,000 backups);
-    M(loyalty.platform.s3_backup_info) with O(loyalty.platform.s3_backup_info#module:verify=true) proves each one.
-    A manifest that cannot be read (other than missing) fails the task, deleting nothing. Backups dated after O(reference_time) are kept, take no part in the rules,
-    and are reported. A backup without a manifest is never counted and is deleted only once older than O(incomplete_grace), so an
-    upload being committed is never removed under it; multipart uploads older than the grace are aborted.
+    M(loyalty.platform.s3_backup_info) with its C(verify) option proves each one.
+    A manifest that cannot be read (other than missing) fails the task, deleting nothing.
+  - Backups dated after O(reference_time) are kept, take no part in the rules, and are reported. A backup without a manifest
+    is never counted and is deleted only once older than O(incomplete_grace), so an upload being committed is never removed
+    under it; multipart uploads older than the grace are aborted.
   - If the run would delete more than O(max_delete) backups it fails and deletes nothing.
   - Deletes each backup with its manifest, in DeleteObjects requests of at most 1000 keys, and reports per-key errors.
 extends_documentation_fragment:
