@@ -111,10 +111,11 @@ class Sampler(threading.Thread):
             try:
                 target = os.readlink("/proc/%s/fd/%s" % (pid, fd))
                 with open("/proc/%s/fdinfo/%s" % (pid, fd), encoding="utf-8") as handle:
-                    flags = int(handle.readline().split()[1], 8)
+                    fields = dict(line.split(":", 1) for line in handle if ":" in line)
+                flags = int(fields["flags"].strip(), 8)
                 if os.readlink("/proc/%s/fd/%s" % (pid, fd)) != target:
                     continue  # closed and reused meanwhile: the flags may be another file's
-            except (OSError, ValueError, IndexError):
+            except (OSError, ValueError, KeyError):
                 continue
             if target.startswith("/") and not target.startswith(("/dev/", "/proc/")) and flags & 3:
                 self.files_written.add(target)
