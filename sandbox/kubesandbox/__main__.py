@@ -18,6 +18,8 @@ import sys
 import threading
 import urllib.parse
 
+from controlapi import faults_and_stats
+
 from .client import ApiError, Client, tls_context
 from .faults import Faults, Stats
 from .pods import PodWatcher, ReadinessGate, StandIn
@@ -72,23 +74,9 @@ class Sandbox:
 
     def control(self, method, path, body):
         parts = [p for p in path.split("/") if p][1:]
-        if parts == ["faults"]:
-            if method == "GET":
-                return 200, {"faults": self.faults.list()}
-            if method == "POST":
-                return 201, self.faults.add(body)
-            if method == "DELETE":
-                self.faults.clear()
-                return 200, {"faults": []}
-        if len(parts) == 2 and parts[0] == "faults" and method == "DELETE":
-            if not self.faults.remove(parts[1]):
-                return 404, {"error": "fault %s not found" % parts[1]}
-            return 200, {"deleted": parts[1]}
-        if parts == ["stats"] and method == "GET":
-            return 200, self.stats.snapshot()
-        if parts == ["stats", "reset"] and method == "POST":
-            self.stats.reset()
-            return 200, self.stats.snapshot()
+        answer = faults_and_stats(method, parts, body, self.faults, self.stats)
+        if answer is not None:
+            return answer
         if parts == ["config"]:
             if method == "POST":
                 return 200, self.faults.configure(body)

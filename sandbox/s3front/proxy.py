@@ -18,6 +18,8 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from xml.etree import ElementTree
 
+from controlapi import KNOWN, faults_and_stats
+
 from .corrections import CORRECTED, UploadTimes
 from .faults import FaultError, Faults, Stats, error_response
 from .operations import Request
@@ -137,25 +139,10 @@ class Front:
     def control(self, method, path, body):
         """(status, JSON answer) of a /_sandbox call."""
         parts = [p for p in path.split("/") if p][1:]
-        if parts == ["faults"]:
-            if method == "GET":
-                return 200, {"faults": self.faults.list()}
-            if method == "POST":
-                return 201, self.faults.add(body)
-            if method == "DELETE":
-                self.faults.clear()
-                return 200, {"faults": []}
-        if len(parts) == 2 and parts[0] == "faults" and method == "DELETE":
-            if not self.faults.remove(parts[1]):
-                return 404, {"error": "fault %s not found" % parts[1]}
-            return 200, {"deleted": parts[1]}
-        if parts == ["stats"] and method == "GET":
-            return 200, self.stats.snapshot()
-        if parts == ["stats", "reset"] and method == "POST":
-            self.stats.reset()
-            return 200, self.stats.snapshot()
-        return 404, {"error": "unknown control endpoint %s %s; known: GET /_sandbox/stats, POST /_sandbox/stats/reset, "
-                              "GET|POST|DELETE /_sandbox/faults, DELETE /_sandbox/faults/<id>" % (method, path)}
+        answer = faults_and_stats(method, parts, body, self.faults, self.stats)
+        if answer is not None:
+            return answer
+        return 404, {"error": "unknown control endpoint %s %s; known: %s" % (method, path, KNOWN)}
 
 
 class FrontHandler(BaseHTTPRequestHandler):
