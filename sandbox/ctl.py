@@ -9,6 +9,7 @@ import hashlib
 import ipaddress
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -475,6 +476,8 @@ SERVICE_IP = "10.96.0.1"
 # The pod network: kwok hands out pod IPs from it, and the sandbox's own network namespace owns all of it.
 POD_CIDR = os.environ.get("SANDBOX_POD_CIDR") or "10.244.0.0/16"
 POD_PORTS = os.environ.get("SANDBOX_POD_PORTS") or "8080"
+# Which state directory made each sandbox namespace, so a later `up` can tell a stale one from a live one.
+OWNER_DIR = os.environ.get("SANDBOX_NETNS_OWNERS") or "/run/loyalty-sandbox"
 KUBESANDBOX_DIR = os.path.join(REPO_ROOT, "sandbox", "kubesandbox")
 
 
@@ -558,17 +561,61 @@ class PodNetwork(Service):
             raise SandboxError("the pod network needs a network namespace, which only root (CAP_NET_ADMIN and CAP_SYS_ADMIN) "
                                "may create: run `sudo make sandbox-up`, or make test as root")
         network = pod_network()[0]
-        route = self._ip("-4", "route", "show", "to", "match", str(network.network_address + 1), check=False).stdout
-        for line in route.splitlines():
-            words = line.split()
-            if words and words[0] not in ("default",) and "dev" in words and words[words.index("dev") + 1] != self.host_if:
+        for line in self._conflicting_routes(network):
+            device = line.split()[line.split().index("dev") + 1]
+            owner = self.stale_owner(device)
+            if owner is None:
                 raise SandboxError("the pod CIDR %s is already routed on this machine (%s): another sandbox or a real network "
                                    "uses it; pick a free one with SANDBOX_POD_CIDR=<cidr>" % (network, line.strip()))
+            # A sandbox killed without `down` leaves its namespace behind (the kernel keeps it, its processes are gone).
+            tag = device[3:-1]
+            self._ip("link", "del", device, check=False)
+            self._ip("netns", "del", "loyalty-sbx-" + tag, check=False)
+            remove(os.path.join(OWNER_DIR, "loyalty-sbx-" + tag))
+            print("removed the pod network left by a sandbox that is no longer running (%s)" % owner)
+        leftover = self._conflicting_routes(network)
+        if leftover:
+            raise SandboxError("the pod CIDR %s is still routed on this machine (%s) after removing a stale sandbox network"
+                               % (network, leftover[0].strip()))
+
+    def _conflicting_routes(self, network):
+        route = self._ip("-4", "route", "show", "to", "match", str(network.network_address + 1), check=False).stdout
+        return [line for line in route.splitlines()
+                if line.split() and line.split()[0] != "default" and "dev" in line.split()
+                and line.split()[line.split().index("dev") + 1] != self.host_if]
+
+    @staticmethod
+    def stale_owner(device):
+        """The state directory of the sandbox that made `device`, when that sandbox is gone; None otherwise.
+
+        Only a device of our own naming with an owner record qualifies, and only when no process
+        recorded under the owner's run directory is alive: a live sandbox or a real network is never touched.
+        """
+        match = re.fullmatch(r"lps([0-9a-f]{6})h", device)
+        if not match:
+            return None
+        try:
+            with open(os.path.join(OWNER_DIR, "loyalty-sbx-" + match.group(1)), encoding="utf-8") as handle:
+                owner = handle.read().strip()
+        except OSError:
+            return None
+        run_dir = os.path.join(owner, "run")
+        for name in (os.listdir(run_dir) if os.path.isdir(run_dir) else ()):
+            if name.endswith(".pid"):
+                try:
+                    with open(os.path.join(run_dir, name), encoding="utf-8") as handle:
+                        if pid_alive(int(handle.read().strip())):
+                            return None
+                except (OSError, ValueError):
+                    continue
+        return owner
 
     def start(self):
         self.preflight()
         network = pod_network()[0]
         self._ip("netns", "add", self.netns)
+        os.makedirs(OWNER_DIR, exist_ok=True)
+        write_private(os.path.join(OWNER_DIR, self.netns), STATE_DIR + "\n")
         try:
             self._ip("link", "add", self.host_if, "type", "veth", "peer", "name", self.ns_if)
             self._ip("link", "set", self.ns_if, "netns", self.netns)
@@ -601,6 +648,7 @@ class PodNetwork(Service):
         self._ip("link", "del", self.host_if, check=False)
         if existed:
             self._ip("netns", "del", self.netns, check=False)
+        remove(os.path.join(OWNER_DIR, self.netns))
         return existed
 
 

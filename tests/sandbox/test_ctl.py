@@ -5,6 +5,7 @@ Each test runs a private sandbox (own state dir, own ports) so it never disturbs
 
 import importlib.util
 import json
+import secrets
 import os
 import shutil
 import socket
@@ -197,3 +198,85 @@ def test_a_clone_in_a_folder_postgres_cannot_enter_still_starts(private_sandbox)
 def read_secret(env, name):
     with open(os.path.join(env["SANDBOX_DIR"], "secrets.json"), encoding="utf-8") as handle:
         return json.load(handle)[name]
+
+
+STALE_POD_CIDR = "10.246.0.0/16"
+
+
+def _ip(*args):
+    subprocess.run(["ip"] + list(args), check=True, capture_output=True, text=True)
+
+
+def _routed(cidr):
+    return subprocess.run(["ip", "-4", "route", "show", cidr], capture_output=True, text=True, check=True).stdout.strip()
+
+
+@pytest.fixture
+def foreign_pod_network():
+    """A pod network some other sandbox (state dir of the test's choosing) made: namespace, veth pair and route."""
+    owners = tempfile.mkdtemp(prefix="loyalty-sandbox-owners-")
+    made = []
+
+    def make(owner_dir, tag=None):
+        tag = tag or secrets.token_hex(3)
+        netns, host_if = "loyalty-sbx-" + tag, "lps%sh" % tag
+        _ip("netns", "add", netns)
+        made.append((netns, host_if))
+        _ip("link", "add", host_if, "type", "veth", "peer", "name", "lps%sn" % tag)
+        _ip("link", "set", "lps%sn" % tag, "netns", netns)
+        _ip("addr", "add", "169.254.250.1/30", "dev", host_if)
+        _ip("link", "set", host_if, "up")
+        _ip("route", "add", STALE_POD_CIDR, "via", "169.254.250.2", "dev", host_if)
+        if owner_dir is not None:
+            with open(os.path.join(owners, netns), "w", encoding="utf-8") as handle:
+                handle.write(owner_dir + "\n")
+        return netns, host_if
+
+    def preflight():
+        env = dict(os.environ, SANDBOX_POD_CIDR=STALE_POD_CIDR, SANDBOX_NETNS_OWNERS=owners,
+                   SANDBOX_DIR=os.path.join(owners, "this-sandbox"))
+        code = "import sys; sys.path.insert(0, %r); import ctl; ctl.PodNetwork({}).preflight()" % os.path.dirname(CTL)
+        return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False, timeout=60)
+
+    yield make, preflight
+    for netns, host_if in made:
+        subprocess.run(["ip", "link", "del", host_if], capture_output=True, check=False)
+        subprocess.run(["ip", "netns", "del", netns], capture_output=True, check=False)
+    shutil.rmtree(owners, ignore_errors=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root")
+def test_a_killed_sandboxs_pod_network_is_reclaimed(foreign_pod_network):
+    """A sandbox killed without `down` leaves its namespace and route; the next `up` removes them, and only them."""
+    make, preflight = foreign_pod_network
+    netns, host_if = make("/nonexistent/clone/.sandbox")
+    proc = preflight()
+    assert proc.returncode == 0, proc.stderr
+    assert "no longer running (/nonexistent/clone/.sandbox)" in proc.stdout
+    assert _routed(STALE_POD_CIDR) == ""
+    assert netns not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
+    assert subprocess.run(["ip", "link", "show", host_if], capture_output=True, check=False).returncode != 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root")
+def test_a_live_sandboxs_pod_network_is_left_alone(foreign_pod_network, tmp_path):
+    make, preflight = foreign_pod_network
+    owner = tmp_path / "live" / ".sandbox"
+    (owner / "run").mkdir(parents=True)
+    (owner / "run" / "kube-apiserver.pid").write_text(str(os.getpid()))  # a process that is alive
+    netns, host_if = make(str(owner))
+    proc = preflight()
+    assert proc.returncode != 0
+    assert "already routed" in proc.stderr and "SANDBOX_POD_CIDR" in proc.stderr and host_if in proc.stderr
+    assert host_if in _routed(STALE_POD_CIDR)
+    assert netns in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root")
+def test_a_route_without_an_owner_record_is_left_alone(foreign_pod_network):
+    """No record, no proof it is ours: an unknown route may be a real network, so up refuses and touches nothing."""
+    make, preflight = foreign_pod_network
+    _netns, host_if = make(None)
+    proc = preflight()
+    assert proc.returncode != 0 and "already routed" in proc.stderr
+    assert host_if in _routed(STALE_POD_CIDR)
