@@ -3,7 +3,7 @@
 S3 is read from method, path and query (path-style addressing: the sandbox's endpoint is an IP address,
 so botocore never puts the bucket in the host name). Other services are named by their request: the
 Action of the query protocols (EC2, IAM, RDS, ...) or the X-Amz-Target of the JSON ones; REST-JSON
-services (EKS, ...) count as "other".
+services are named from method and path where the front knows them (EKS), and count as "other" otherwise.
 """
 
 import re
@@ -69,6 +69,28 @@ BUCKET_SUBRESOURCES = (
     ("PUT", "cors", "PutBucketCors"),
     ("DELETE", "cors", "DeleteBucketCors"),
 )
+# EKS (REST-JSON): (method, path pattern) -> operation, from the EKS API reference's request syntax.
+EKS_ROUTES = tuple((method, re.compile("^" + pattern + "$"), operation) for method, pattern, operation in (
+    ("GET", r"/clusters", "ListClusters"),
+    ("POST", r"/clusters", "CreateCluster"),
+    ("GET", r"/clusters/[^/]+", "DescribeCluster"),
+    ("DELETE", r"/clusters/[^/]+", "DeleteCluster"),
+    ("POST", r"/clusters/[^/]+/update-config", "UpdateClusterConfig"),
+    ("POST", r"/clusters/[^/]+/updates", "UpdateClusterVersion"),
+    ("GET", r"/clusters/[^/]+/updates", "ListUpdates"),
+    ("GET", r"/clusters/[^/]+/updates/[^/]+", "DescribeUpdate"),
+    ("GET", r"/clusters/[^/]+/node-groups", "ListNodegroups"),
+    ("POST", r"/clusters/[^/]+/node-groups", "CreateNodegroup"),
+    ("GET", r"/clusters/[^/]+/node-groups/[^/]+", "DescribeNodegroup"),
+    ("DELETE", r"/clusters/[^/]+/node-groups/[^/]+", "DeleteNodegroup"),
+    ("POST", r"/clusters/[^/]+/node-groups/[^/]+/update-config", "UpdateNodegroupConfig"),
+    ("POST", r"/clusters/[^/]+/node-groups/[^/]+/update-version", "UpdateNodegroupVersion"),
+    ("GET", r"/clusters/[^/]+/fargate-profiles", "ListFargateProfiles"),
+    ("GET", r"/clusters/[^/]+/addons", "ListAddons"),
+    ("GET", r"/tags/.+", "ListTagsForResource"),
+    ("POST", r"/tags/.+", "TagResource"),
+    ("DELETE", r"/tags/.+", "UntagResource"),
+))
 BUCKET_PLAIN = {"PUT": "CreateBucket", "DELETE": "DeleteBucket", "HEAD": "HeadBucket", "POST": "PostObject"}
 OBJECT_PLAIN = {"GET": "GetObject", "HEAD": "HeadObject", "DELETE": "DeleteObject"}
 
@@ -118,6 +140,9 @@ class Request:
                 self.operation = target_header.rsplit(".", 1)[-1]
             elif "Action" in self.query:
                 self.set_action(self.query["Action"][0])
+            elif self.service == "eks":
+                self.operation = next((operation for method, pattern, operation in EKS_ROUTES
+                                       if method == self.method and pattern.match(self.path)), OTHER)
 
     def needs_form(self, headers):
         """True when the operation is only named in a form body (a query-protocol POST) that should be read first."""

@@ -293,3 +293,20 @@ def test_in_progress_uploads_are_listed_with_the_time_they_were_initiated(front_
     assert before <= uploads[0]["Initiated"] <= after
     s3.abort_multipart_upload(Bucket=bucket, Key="db/a.dump", UploadId=upload_id)
     assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+@pytest.mark.parametrize("method, path, operation", [
+    ("GET", "/clusters/prod", "DescribeCluster"),
+    ("POST", "/clusters", "CreateCluster"),
+    ("POST", "/clusters/prod/update-config", "UpdateClusterConfig"),
+    ("GET", "/clusters/prod/updates/1234-abcd", "DescribeUpdate"),
+    ("GET", "/clusters/prod/node-groups/main", "DescribeNodegroup"),
+    ("POST", "/clusters/prod/node-groups/main/update-config", "UpdateNodegroupConfig"),
+    ("DELETE", "/clusters/prod/node-groups/main", "DeleteNodegroup"),
+    ("POST", "/tags/arn%3Aaws%3Aeks%3Aus-west-2%3A123456789012%3Acluster%2Fprod", "TagResource"),
+    ("PUT", "/clusters/prod", "other"),
+])
+def test_eks_requests_are_named_from_method_and_path(method, path, operation):
+    """EKS is REST-JSON: neither an Action nor an X-Amz-Target names the operation, its method and path do."""
+    request = Request(method, path, {"Authorization": AUTH["Authorization"] % "eks"})
+    assert (request.service, request.operation) == ("eks", operation)
