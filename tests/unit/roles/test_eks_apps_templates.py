@@ -6,6 +6,7 @@ filters the templates use are re-implemented here. Every rendered manifest is
 also checked against the Kubernetes 1.30 schema with the collection's validator.
 """
 
+import ast
 import base64
 import copy
 import hashlib
@@ -37,11 +38,28 @@ def _bool(value):
 
 
 @jinja2.pass_context
-def _lookup(context, kind, name, default=""):
-    assert kind in ("ansible.builtin.env", "ansible.builtin.vars"), kind
+def _lookup(context, kind, name, default="", errors="strict"):
+    assert kind in ("ansible.builtin.env", "ansible.builtin.vars", "ansible.builtin.file"), kind
     if kind == "ansible.builtin.vars":
         return context.get(name, default)
+    if kind == "ansible.builtin.file":
+        try:
+            with open(name, encoding="utf-8") as handle:
+                return handle.read()
+        except OSError:
+            if errors == "ignore":
+                return None
+            raise
     return os.environ.get(name, default)
+
+
+# What playbooks/infra.yml leaves for the inventories of AWS environments (the aws_infra_outputs fact).
+INFRA_OUTPUTS = {
+    "production": {"database_address": "loyalty-system-production.c1a2b3c4d5e6.us-west-2.rds.amazonaws.com",
+                   "redis_primary_endpoint": "master.loyalty-system-production.ab12cd.usw2.cache.amazonaws.com"},
+    "staging": {"database_address": "loyalty-system-staging.c1a2b3c4d5e6.us-west-2.rds.amazonaws.com",
+                "redis_primary_endpoint": "master.loyalty-system-staging.ab12cd.usw2.cache.amazonaws.com"},
+}
 
 
 def make_env():
@@ -55,6 +73,7 @@ def make_env():
     env.filters["hash"] = lambda text, algorithm: hashlib.new(algorithm, str(text).encode()).hexdigest()
     env.filters["bool"] = _bool
     env.filters["ansible.builtin.from_yaml"] = yaml.safe_load
+    env.filters["ansible.builtin.from_json"] = json.loads
     env.tests["changed"] = lambda result: bool(result.get("changed"))
     env.tests["ansible.builtin.match"] = lambda value, pattern: re.match(pattern, str(value)) is not None
     env.globals["lookup"] = _lookup
@@ -75,6 +94,11 @@ def _resolve(value, context):
             rendered = ENV.from_string(value).render(context)
         except jinja2.UndefinedError:
             return value  # refers to a fact set later in the play (_eks_apps_present): not used by the templates
+        if rendered.strip().startswith("{"):
+            try:
+                return ast.literal_eval(rendered.strip())  # a mapping, as Ansible's native templating keeps it
+            except (ValueError, SyntaxError):
+                pass
         try:
             return yaml.safe_load(rendered) if rendered.strip().lstrip("-").isdigit() else rendered
         except yaml.YAMLError:
@@ -94,8 +118,14 @@ def variables(environment, **overrides):
     context.update(_load(os.path.join(inventory, "main.yml")))
     context.update(_load(os.path.join(inventory, "eks_apps.yml")))
     context.update(SECRETS)
+    context["inventory_dir"] = os.path.dirname(os.path.dirname(inventory))
+    if environment in INFRA_OUTPUTS:
+        context["aws_infra_outputs"] = INFRA_OUTPUTS[environment]
     context.update(overrides)
     context.update(_load(os.path.join(ROLE, "vars", "main.yml")))
+    # Ansible templates lazily; here the value the hosts read is resolved before the others.
+    if "loyalty_infra_outputs" in context:
+        context["loyalty_infra_outputs"] = _resolve(context["loyalty_infra_outputs"], context)
     for _round in range(4):
         context = {key: _resolve(value, context) for key, value in context.items()}
     return context
@@ -185,7 +215,7 @@ def test_production_values_from_the_guide():
     assert rule["http"]["paths"][0]["backend"]["service"] == {"name": "user-service", "port": {"name": "http"}}
     config = yaml.safe_load(find(objects, "ConfigMap", "user-service-blue-config")["data"]["application.yml"])
     assert config["server"] == {"port": 8080, "servlet": {"context-path": "/api/v1"}}
-    assert config["spring"]["redis"]["host"] == "loyalty-system-production.xxxxx.cache.amazonaws.com"
+    assert config["spring"]["redis"]["host"] == "master.loyalty-system-production.ab12cd.usw2.cache.amazonaws.com"
     assert config["spring"]["redis"]["ssl"] is True
     assert config["logging"]["level"]["org.springframework.security"] == "WARN"
 
@@ -296,8 +326,8 @@ def test_secret_values_come_from_the_vault_and_placeholders_hide_them():
     assert data["database-password"] == "unit-db-pass/+="
     assert data["jwt-secret"] == "unit-jwt-secret"
     assert data["database-url"] == (
-        "jdbc:postgresql://loyalty-system-production.cluster-xxxxx.us-west-2.rds.amazonaws.com:5432/loyalty_production?sslmode=require")
-    assert data["redis-url"] == "rediss://:unit-redis-pass%2F1@loyalty-system-production.xxxxx.cache.amazonaws.com:6379"
+        "jdbc:postgresql://loyalty-system-production.c1a2b3c4d5e6.us-west-2.rds.amazonaws.com:5432/loyalty_production?sslmode=require")
+    assert data["redis-url"] == "rediss://:unit-redis-pass%2F1@master.loyalty-system-production.ab12cd.usw2.cache.amazonaws.com:6379"
     context = dict(out["context"], _eks_apps_secret_values=out["context"]["_eks_apps_secret_placeholders"])
     placeholder_text = render("secrets.yml.j2", context)
     for value in SECRETS.values():
@@ -423,6 +453,22 @@ def preflight_problems(environment, **overrides):
 @pytest.mark.parametrize("environment", ["production", "staging", "local"])
 def test_every_environment_passes_the_preflight(environment):
     assert preflight_problems(environment) == []
+
+
+@pytest.mark.parametrize("environment", ["production", "staging"])
+def test_without_infra_outputs_the_hosts_are_empty_and_the_preflight_says_where_they_come_from(environment, tmp_path):
+    """No infra.yml run yet (no fact, no artifacts/infra-outputs.json): no placeholder host, a message instead."""
+    problems = preflight_problems(environment, aws_infra_outputs=jinja2.Undefined(), inventory_dir=str(tmp_path))
+    assert [p.split()[0] for p in problems] == ["eks_apps_database.host", "eks_apps_redis.host"]
+    assert all("playbooks/infra.yml" in p and "inventories/%s/group_vars/all/eks_apps.yml" % environment in p for p in problems)
+
+
+def test_the_infra_outputs_file_gives_the_hosts_when_there_is_no_fact(tmp_path):
+    (tmp_path / "artifacts").mkdir()
+    (tmp_path / "artifacts" / "infra-outputs.json").write_text(json.dumps(INFRA_OUTPUTS["staging"]))
+    context = variables("staging", aws_infra_outputs=jinja2.Undefined(), inventory_dir=str(tmp_path))
+    assert context["eks_apps_database"]["host"] == INFRA_OUTPUTS["staging"]["database_address"]
+    assert context["eks_apps_redis"]["host"] == INFRA_OUTPUTS["staging"]["redis_primary_endpoint"]
 
 
 def test_the_preflight_reports_every_problem_at_once_naming_the_variable_and_file():
