@@ -113,7 +113,7 @@ def http_ok(url, token=None):
 
 SECRET_NAMES = {
     "pg_password": 18, "k8s_token": 24, "vault_password": 24, "app_db_password": 18, "redis_password": 18,
-    "jwt_secret": 32, "k8s_kcm_token": 24, "k8s_scheduler_token": 24, "k8s_kwok_token": 24,
+    "jwt_secret": 32, "db_master_password": 18, "k8s_kcm_token": 24, "k8s_scheduler_token": 24, "k8s_kwok_token": 24,
 }
 
 
@@ -912,6 +912,7 @@ def write_local_vault(creds):
         "vault_loyalty_db_password: %(app_db_password)s\n"
         "vault_loyalty_redis_password: %(redis_password)s\n"
         "vault_loyalty_jwt_secret: %(jwt_secret)s\n"
+        "vault_loyalty_db_master_password: %(db_master_password)s\n"
     ) % creds
     proc = subprocess.run(
         [os.path.join(VENV_BIN, "ansible-vault"), "encrypt", "--vault-password-file", vault_pass, "--output", LOCAL_VAULT, "-"],
