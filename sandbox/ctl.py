@@ -352,12 +352,16 @@ class PostgreSQL(Service):
 
 
 class Moto(Service):
-    """moto in server mode: the AWS endpoint for boto3 and the amazon.aws modules."""
+    """moto in server mode: the AWS endpoint for boto3 and the amazon.aws modules, with sandbox/motofix's corrections
+    (where moto answers otherwise than AWS) and its /_sandbox/pending control; AWS's managed IAM policies loaded."""
 
     name = "moto"
 
     def command(self):
-        return [os.path.join(VENV_BIN, "moto_server"), "-H", HOST, "-p", str(self.port)]
+        return [sys.executable, "-m", "motofix", "-H", HOST, "-p", str(self.port)]
+
+    def extra_env(self):
+        return {"PYTHONPATH": os.path.join(REPO_ROOT, "sandbox"), "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
 
     def ready(self):
         return http_ok("http://%s:%d/moto-api/data.json" % (HOST, self.port))

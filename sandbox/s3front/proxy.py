@@ -2,7 +2,8 @@
 
 Requests and answers pass unchanged (headers, status and body; bodies are streamed in pieces, whether
 the client sends a Content-Length or a chunked body), except for:
-  - /_sandbox/...: the front's own control endpoint (faults, statistics), never forwarded;
+  - /_sandbox/...: the front's own control endpoint (faults, statistics), never forwarded, but for
+    /_sandbox/pending: moto's own (sandbox/motofix), forwarded to moto and not counted;
   - requests an injected fault answers (s3front.faults);
   - requests that moto accepts although AWS refuses them, answered here the way AWS answers
     (see the comment at MAX_DELETE_KEYS);
@@ -36,6 +37,9 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding
 # at most 1000 would pass in the sandbox and fail on AWS; the front answers as S3 does, without forwarding.
 MAX_DELETE_KEYS = 1000
 MALFORMED_XML = "The XML you provided was not well-formed or did not validate against our published schema"
+# The pending states of moto (sandbox/motofix.pending): moto answers this control path itself, so that clients that
+# know only AWS_ENDPOINT_URL reach it too.
+MOTO_CONTROL = "/_sandbox/pending"
 
 
 class BodyError(Exception):
@@ -171,6 +175,9 @@ class FrontHandler(BaseHTTPRequestHandler):
         try:
             body = Body(self.rfile, self.headers)
             url = urllib.parse.urlsplit(self.path)
+            if url.path == MOTO_CONTROL or url.path.startswith(MOTO_CONTROL + "/"):
+                self._forward(Request(self.command, self.path, self.headers), body)
+                return
             if url.path == "/_sandbox" or url.path.startswith("/_sandbox/"):
                 self._control(url.path, body.read())
                 return
