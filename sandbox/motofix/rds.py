@@ -138,4 +138,24 @@ def fix_pending_states():
         return database
 
 
-CORRECTIONS = (fix_performance_insights, fix_master_user_password, fix_pending_states)
+def fix_adjacent_windows():
+    """A backup window that ends when the maintenance window starts (03:00-04:00 and sun:04:00-sun:05:00, the windows
+    of the reference Terraform) does not overlap it, and RDS accepts the pair: "must not overlap" forbids a shared
+    stretch of time, not a shared boundary. moto 5.2 counts an overlap of zero seconds as one (``>= 0``) and refuses
+    CreateDBInstance and ModifyDBInstance with InvalidParameterValue. The check is moto's own, with a boundary not
+    counted as overlap."""
+    import moto.rds.models as models  # pylint: disable=import-outside-toplevel
+    import moto.rds.utils as utils  # pylint: disable=import-outside-toplevel
+
+    measured = utils.get_overlap_between_two_date_ranges
+
+    def overlap_without_boundary(start_1, end_1, start_2, end_2):
+        seconds = measured(start_1, end_1, start_2, end_2)
+        # moto asks ">= 0"; a shared boundary measures 0 and is no overlap, so it is reported as apart.
+        return -1 if seconds == 0 else seconds
+
+    utils.get_overlap_between_two_date_ranges = overlap_without_boundary
+    models.valid_preferred_maintenance_window = utils.valid_preferred_maintenance_window
+
+
+CORRECTIONS = (fix_performance_insights, fix_master_user_password, fix_adjacent_windows, fix_pending_states)

@@ -819,3 +819,14 @@ def test_replication_groups_stay_pending_on_request(aws, control, network, cache
     with pytest.raises(botocore.exceptions.ClientError) as gone:
         elasticache.describe_replication_groups(ReplicationGroupId=name)
     assert error_code(gone) == "ReplicationGroupNotFoundFault"
+
+
+def test_a_backup_window_ending_where_maintenance_begins_is_accepted(aws):
+    """RDS takes backup 03:00-04:00 with maintenance sun:04:00-sun:05:00 (a shared boundary, no overlap); a real overlap
+    is still refused. moto 5.2 refuses both with "must not overlap"."""
+    rds = aws("rds")
+    db = create_db(rds, PreferredBackupWindow="03:00-04:00", PreferredMaintenanceWindow="sun:04:00-sun:05:00")
+    assert (db["PreferredBackupWindow"], db["PreferredMaintenanceWindow"]) == ("03:00-04:00", "sun:04:00-sun:05:00")
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        create_db(rds, PreferredBackupWindow="03:00-04:30", PreferredMaintenanceWindow="sun:04:00-sun:05:00")
+    assert error_code(refused) == "InvalidParameterValue" and "overlap" in str(refused.value)
