@@ -158,4 +158,25 @@ def fix_adjacent_windows():
     models.valid_preferred_maintenance_window = utils.valid_preferred_maintenance_window
 
 
-CORRECTIONS = (fix_performance_insights, fix_master_user_password, fix_adjacent_windows, fix_pending_states)
+def gp3_baseline(allocated):
+    """(Iops, StorageThroughput) RDS gives gp3 storage without its own, for PostgreSQL, MySQL and MariaDB: 3,000 IOPS and
+    125 MiB/s under 400 GiB, 12,000 IOPS and 500 MiB/s from 400 GiB. (Oracle's and SQL Server's thresholds differ and are
+    not modelled.)"""
+    return (12000, 500) if int(allocated or 0) >= 400 else (3000, 125)
+
+
+def fix_gp3_baseline():
+    """A gp3 DB instance always has ``Iops`` and ``StorageThroughput`` in DescribeDBInstances: the baseline of its
+    size unless set. moto 5.2 leaves both out, and amazon.aws.rds_instance, which reads them for gp3, fails on its
+    second run with KeyError 'StorageThroughput'."""
+
+    @wrap(DBInstance, "__init__")
+    def __init__(original, self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        if self.storage_type == "gp3":
+            iops, throughput = gp3_baseline(self.allocated_storage)
+            self.iops = self.iops or iops
+            self.storage_throughput = self.storage_throughput or throughput
+
+
+CORRECTIONS = (fix_performance_insights, fix_master_user_password, fix_adjacent_windows, fix_gp3_baseline, fix_pending_states)

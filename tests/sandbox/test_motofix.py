@@ -830,3 +830,129 @@ def test_a_backup_window_ending_where_maintenance_begins_is_accepted(aws):
     with pytest.raises(botocore.exceptions.ClientError) as refused:
         create_db(rds, PreferredBackupWindow="03:00-04:30", PreferredMaintenanceWindow="sun:04:00-sun:05:00")
     assert error_code(refused) == "InvalidParameterValue" and "overlap" in str(refused.value)
+
+
+def test_gp3_storage_has_its_baseline_iops_and_throughput(aws):
+    """gp3 instances describe Iops and StorageThroughput (3,000 and 125 MiB/s under 400 GiB, 12,000 and 500 from 400 GiB)
+    unless set; moto 5.2 describes neither, and rds_instance's second run fails with KeyError 'StorageThroughput'."""
+    rds = aws("rds")
+    small = create_db(rds, StorageType="gp3", AllocatedStorage=20)
+    large = create_db(rds, StorageType="gp3", AllocatedStorage=400)
+    chosen = create_db(rds, StorageType="gp3", AllocatedStorage=400, Iops=15000, StorageThroughput=750)
+    described = {d["DBInstanceIdentifier"]: d for d in rds.describe_db_instances()["DBInstances"]}
+    assert [(described[d["DBInstanceIdentifier"]]["Iops"], described[d["DBInstanceIdentifier"]]["StorageThroughput"]) for d in (small, large, chosen)] == [
+        (3000, 125), (12000, 500), (15000, 750)]
+
+
+# ---- EC2: flow logs ---------------------------------------------------------------------------------------------------------
+
+FLOW_LOG_ROLE = "arn:aws:iam::123456789012:role/flow-logs"
+OTHER_FLOW_LOG_ROLE = "arn:aws:iam::123456789012:role/flow-logs-other"
+CUSTOM_LOG_FORMAT = "${version} ${interface-id} ${srcaddr} ${dstaddr} ${dstport} ${protocol} ${action}"
+
+
+@pytest.fixture
+def log_group(aws):
+    name = "/motofix/flow-logs/" + unique("group")
+    aws("logs").create_log_group(logGroupName=name)
+    return name
+
+
+def create_flow_log(ec2, resource_id, log_group, **changes):
+    request = dict(ResourceType="VPC", ResourceIds=[resource_id], TrafficType="ALL", LogDestinationType="cloud-watch-logs",
+                   LogGroupName=log_group, DeliverLogsPermissionArn=FLOW_LOG_ROLE)
+    request.update(changes)
+    return ec2.create_flow_logs(**{key: value for key, value in request.items() if value is not None})
+
+
+def flow_logs_of(ec2, resource_id):
+    return ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [resource_id]}])["FlowLogs"]
+
+
+@pytest.mark.parametrize("changes", [
+    {"TrafficType": "REJECT"},
+    {"MaxAggregationInterval": 60},
+    {"LogFormat": CUSTOM_LOG_FORMAT},
+    {"DeliverLogsPermissionArn": OTHER_FLOW_LOG_ROLE},
+], ids=["traffic-type", "aggregation-interval", "log-format", "role"])
+def test_a_flow_log_is_replaced_new_one_first_and_only_an_identical_one_is_a_duplicate(aws, network, log_group, changes):
+    """A VPC takes a second flow log to the same log group when any of traffic type, aggregation interval, log format
+    or IAM role differs, so the old one can be deleted after its replacement exists; only an identical configuration
+    is FlowLogAlreadyExists (an error of the request). Fails without motofix's flow log correction: moto 5.2 answers
+    FlowLogAlreadyExists for any second flow log of a resource to the same log group."""
+    ec2 = aws("ec2")
+    vpc = network["vpc"]
+    old = create_flow_log(ec2, vpc, log_group)["FlowLogIds"][0]
+    answer = create_flow_log(ec2, vpc, log_group, **changes)
+    assert answer["Unsuccessful"] == [] and len(answer["FlowLogIds"]) == 1
+    new = answer["FlowLogIds"][0]
+    assert sorted(entry["FlowLogId"] for entry in flow_logs_of(ec2, vpc)) == sorted([old, new])
+    ec2.delete_flow_logs(FlowLogIds=[old])
+    [entry] = flow_logs_of(ec2, vpc)
+    assert entry["FlowLogId"] == new and entry["LogGroupName"] == log_group
+    for key, value in changes.items():
+        assert entry[key] == value, key
+    with pytest.raises(botocore.exceptions.ClientError) as duplicate:
+        create_flow_log(ec2, vpc, log_group, **changes)
+    assert error_code(duplicate) == "FlowLogAlreadyExists"
+    assert duplicate.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert [entry["FlowLogId"] for entry in flow_logs_of(ec2, vpc)] == [new]
+
+
+def test_a_resource_has_at_most_two_flow_logs(aws, network, log_group):
+    """The VPC quotas: 2 flow logs per VPC, subnet or network interface; a third is FlowLogsLimitExceeded and a request
+    with a resource over its limit creates no flow log, for that resource or any other. Fails without motofix's flow
+    log correction: moto 5.2 has no limit and creates the third."""
+    ec2 = aws("ec2")
+    vpc, subnet = network["vpc"], network["subnets"][0]
+    create_flow_log(ec2, vpc, log_group)
+    create_flow_log(ec2, vpc, log_group, TrafficType="REJECT")
+    with pytest.raises(botocore.exceptions.ClientError) as third:
+        create_flow_log(ec2, vpc, log_group, TrafficType="ACCEPT")
+    assert error_code(third) == "FlowLogsLimitExceeded"
+    assert len(flow_logs_of(ec2, vpc)) == 2
+    create_flow_log(ec2, subnet, log_group, ResourceType="Subnet")
+    other_subnet = network["subnets"][1]
+    with pytest.raises(botocore.exceptions.ClientError) as mixed:
+        create_flow_log(ec2, other_subnet, log_group, ResourceType="Subnet", ResourceIds=[other_subnet, subnet, subnet], TrafficType="REJECT")
+    assert error_code(mixed) == "FlowLogsLimitExceeded"
+    assert flow_logs_of(ec2, other_subnet) == [] and len(flow_logs_of(ec2, subnet)) == 1
+
+
+def test_an_s3_flow_log_writes_to_a_folder_of_its_bucket(aws, network):
+    """An S3 LogDestination may name a folder (arn:aws:s3:::bucket/folder/): the bucket is the part before the first
+    slash, and DescribeFlowLogs answers the ARN as given. Fails without motofix's flow log correction: moto 5.2 looks
+    for a bucket named "bucket/folder/" and reports the VPC in Unsuccessful ("LogDestination: ... does not exist.")."""
+    ec2, s3 = aws("ec2"), aws("s3")
+    bucket = unique("flow-logs")
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    folder = "arn:aws:s3:::%s/vpc/production/" % bucket
+    answer = create_flow_log(ec2, network["vpc"], None, DeliverLogsPermissionArn=None, LogDestinationType="s3", LogDestination=folder)
+    assert answer["Unsuccessful"] == [] and len(answer["FlowLogIds"]) == 1
+    [entry] = flow_logs_of(ec2, network["vpc"])
+    assert (entry["LogDestinationType"], entry["LogDestination"], entry["DeliverLogsStatus"]) == ("s3", folder, "SUCCESS")
+    assert "LogGroupName" not in entry
+    missing = create_flow_log(ec2, network["subnets"][0], None, ResourceType="Subnet", DeliverLogsPermissionArn=None, LogDestinationType="s3",
+                              LogDestination="arn:aws:s3:::no-such-bucket-%s/vpc/" % bucket)
+    assert missing["FlowLogIds"] == []
+    assert [(item["ResourceId"], item["Error"]["Message"]) for item in missing["Unsuccessful"]] == [
+        (network["subnets"][0], "LogDestination: no-such-bucket-%s does not exist." % bucket)]
+
+
+def test_a_cloud_watch_logs_flow_log_is_described_with_its_log_group_arn(aws, network, log_group):
+    """DescribeFlowLogs answers a cloud-watch-logs flow log's LogGroupName and, as LogDestination, the log group's ARN,
+    whether CreateFlowLogs named the group or gave its ARN; both requests are the same configuration. Fails without
+    motofix's flow log correction: moto 5.2 answers no LogDestination, and for the ARN no log group (delivery FAILED)."""
+    ec2 = aws("ec2")
+    arn = "arn:aws:logs:%s:123456789012:log-group:%s" % (REGION, log_group)
+    by_name = create_flow_log(ec2, network["vpc"], log_group)["FlowLogIds"][0]
+    by_arn = create_flow_log(ec2, network["subnets"][0], None, ResourceType="Subnet", LogDestination=arn)["FlowLogIds"][0]
+    for flow_log_id in (by_name, by_arn):
+        [entry] = ec2.describe_flow_logs(FlowLogIds=[flow_log_id])["FlowLogs"]
+        assert (entry["LogDestinationType"], entry["LogGroupName"], entry["LogDestination"]) == ("cloud-watch-logs", log_group, arn)
+        assert entry["DeliverLogsStatus"] == "SUCCESS"
+    found = ec2.describe_flow_logs(Filters=[{"Name": "log-group-name", "Values": [log_group]}])["FlowLogs"]
+    assert sorted(entry["FlowLogId"] for entry in found) == sorted([by_name, by_arn])
+    with pytest.raises(botocore.exceptions.ClientError) as duplicate:
+        create_flow_log(ec2, network["vpc"], None, LogDestination=arn)
+    assert error_code(duplicate) == "FlowLogAlreadyExists"
