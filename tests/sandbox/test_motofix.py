@@ -851,11 +851,15 @@ OTHER_FLOW_LOG_ROLE = "arn:aws:iam::123456789012:role/flow-logs-other"
 CUSTOM_LOG_FORMAT = "${version} ${interface-id} ${srcaddr} ${dstaddr} ${dstport} ${protocol} ${action}"
 
 
-@pytest.fixture
-def log_group(aws):
+def new_log_group(aws):
     name = "/motofix/flow-logs/" + unique("group")
     aws("logs").create_log_group(logGroupName=name)
     return name
+
+
+@pytest.fixture
+def log_group(aws):
+    return new_log_group(aws)
 
 
 def create_flow_log(ec2, resource_id, log_group, **changes):
@@ -899,24 +903,26 @@ def test_a_flow_log_is_replaced_new_one_first_and_only_an_identical_one_is_a_dup
     assert [entry["FlowLogId"] for entry in flow_logs_of(ec2, vpc)] == [new]
 
 
-def test_a_resource_has_at_most_two_flow_logs(aws, network, log_group):
-    """The VPC quotas: 2 flow logs per VPC, subnet or network interface; a third is FlowLogsLimitExceeded and a request
-    with a resource over its limit creates no flow log, for that resource or any other. Fails without motofix's flow
-    log correction: moto 5.2 has no limit and creates the third."""
+def test_a_resource_has_at_most_two_flow_logs(aws, network):
+    """The VPC quotas: 2 flow logs per VPC, subnet or network interface, whatever their destinations. A third is
+    FlowLogsLimitExceeded, an error of the request, so a request naming a resource at its limit creates no flow log,
+    for that resource or another. Fails without motofix's flow log correction: moto 5.2 has no limit and creates the
+    third (here to a third log group)."""
     ec2 = aws("ec2")
-    vpc, subnet = network["vpc"], network["subnets"][0]
-    create_flow_log(ec2, vpc, log_group)
-    create_flow_log(ec2, vpc, log_group, TrafficType="REJECT")
+    vpc, (subnet, other_subnet) = network["vpc"], network["subnets"]
+    groups = [new_log_group(aws), new_log_group(aws), new_log_group(aws)]
+    create_flow_log(ec2, vpc, groups[0])
+    create_flow_log(ec2, vpc, groups[1])
     with pytest.raises(botocore.exceptions.ClientError) as third:
-        create_flow_log(ec2, vpc, log_group, TrafficType="ACCEPT")
+        create_flow_log(ec2, vpc, groups[2])
     assert error_code(third) == "FlowLogsLimitExceeded"
-    assert len(flow_logs_of(ec2, vpc)) == 2
-    create_flow_log(ec2, subnet, log_group, ResourceType="Subnet")
-    other_subnet = network["subnets"][1]
-    with pytest.raises(botocore.exceptions.ClientError) as mixed:
-        create_flow_log(ec2, other_subnet, log_group, ResourceType="Subnet", ResourceIds=[other_subnet, subnet, subnet], TrafficType="REJECT")
-    assert error_code(mixed) == "FlowLogsLimitExceeded"
-    assert flow_logs_of(ec2, other_subnet) == [] and len(flow_logs_of(ec2, subnet)) == 1
+    assert sorted(entry["LogGroupName"] for entry in flow_logs_of(ec2, vpc)) == sorted(groups[:2])
+    create_flow_log(ec2, subnet, groups[0], ResourceType="Subnet")
+    create_flow_log(ec2, subnet, groups[1], ResourceType="Subnet")
+    with pytest.raises(botocore.exceptions.ClientError) as over:
+        create_flow_log(ec2, other_subnet, groups[2], ResourceType="Subnet", ResourceIds=[other_subnet, subnet])
+    assert error_code(over) == "FlowLogsLimitExceeded"
+    assert flow_logs_of(ec2, other_subnet) == [] and len(flow_logs_of(ec2, subnet)) == 2
 
 
 def test_an_s3_flow_log_writes_to_a_folder_of_its_bucket(aws, network):
