@@ -124,9 +124,12 @@ def load_secrets():
     if os.path.exists(path):
         with open(path, encoding="utf-8") as handle:
             values = json.load(handle)
+    # The Redis password is also ElastiCache's AUTH token, which takes letters, digits and !&#$^<>- only.
+    if "redis_password" in values and not values["redis_password"].isalnum():
+        del values["redis_password"]
     missing = [name for name in SECRET_NAMES if name not in values]
     for name in missing:
-        values[name] = secrets.token_urlsafe(SECRET_NAMES[name])
+        values[name] = secrets.token_hex(SECRET_NAMES[name]) if name == "redis_password" else secrets.token_urlsafe(SECRET_NAMES[name])
     if missing:
         write_private(path, json.dumps(values, indent=2))
     return values

@@ -107,7 +107,8 @@ def test_other_services_are_named_by_their_action_or_target():
     assert (form.service, form.operation, form.protocol) == ("iam", "CreateRole", "query")
     target = Request("POST", "/", {"Authorization": AUTH["Authorization"] % "secretsmanager", "X-Amz-Target": "secretsmanager.GetSecretValue"})
     assert (target.operation, target.protocol) == ("GetSecretValue", "json")
-    assert Request("POST", "/clusters", {"Authorization": AUTH["Authorization"] % "eks"}).operation == "other"
+    # A REST-JSON service the front has no routes for stays "other" (EKS has routes: see the test below).
+    assert Request("POST", "/apps", {"Authorization": AUTH["Authorization"] % "amplify"}).operation == "other"
 
 
 def test_fault_specs_are_checked():

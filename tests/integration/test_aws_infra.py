@@ -1,0 +1,159 @@
+"""playbooks/infra.yml (the aws_infra role) against the sandbox's moto, through its AWS front: apply, no-op,
+plan without writes, bad input refused before any AWS call, the production guards, teardown. Everything is read
+back through boto3; the front's request counts prove what was (not) called."""
+
+import json
+import uuid
+
+import boto3
+import pytest
+from botocore.config import Config
+
+import infracheck
+from s3front.control import S3Front
+
+REGION = "us-west-2"
+READ_PREFIXES = ("Describe", "List", "Get", "Head")
+
+
+def client(sandbox, service):
+    return boto3.client(service, region_name=REGION, endpoint_url=sandbox["AWS_ENDPOINT_URL"],
+                        aws_access_key_id="sandbox", aws_secret_access_key="sandbox",
+                        config=Config(retries={"total_max_attempts": 1}))
+
+
+def writes(stats):
+    """The operations of a stats snapshot that are not reads (the services' read verbs), with their counts."""
+    return {name: count for name, count in stats["operations"].items() if not name.startswith(READ_PREFIXES)}
+
+
+@pytest.fixture
+def front(sandbox):
+    control = S3Front.from_env(sandbox)
+    control.reset_stats()
+    return control
+
+
+@pytest.fixture
+def environment(run_playbook, tmp_path):
+    """A private environment name (so tests never meet each other's resources), torn down afterwards."""
+    project = "it%s" % uuid.uuid4().hex[:6]
+    values = {"loyalty_project": project, "aws_infra_outputs_file": str(tmp_path / "infra-outputs.json")}
+
+    def run(check=False, diff=False, **extra):
+        return run_playbook("playbooks/infra.yml", inventory="inventories/local", extra_vars=dict(values, **extra), check=check, diff=diff)
+
+    run.name = project + "-local"
+    run.values = values
+    run.outputs = tmp_path / "infra-outputs.json"
+    yield run
+    run(state="absent")
+
+
+def messages(result):
+    """Every failure message of a playbook result."""
+    found = []
+    for play in result.data.get("plays", []):
+        for task in play.get("tasks", []):
+            for host in task["hosts"].values():
+                if host.get("failed") and host.get("msg"):
+                    found.append(str(host["msg"]))
+    return "\n".join(found) or result.stdout[-3000:] + result.stderr[-2000:]
+
+
+def test_apply_then_no_op_and_every_setting_read_back(sandbox, environment, front):
+    first = environment()
+    assert first.rc == 0, messages(first)
+    assert first.changed() > 0
+    front.reset_stats()
+    second = environment()
+    assert second.rc == 0, messages(second)
+    assert second.changed() == 0, [t for t in second.data["plays"][0]["tasks"] if t["hosts"]["localhost"].get("changed")]
+    assert writes(front.stats()) == {}, "the no-op run wrote"
+
+    # Every resource and its settings, read back through boto3 (the same check as the role's molecule verify).
+    assert infracheck.present(environment.name, str(environment.outputs)) == []
+    name = environment.name
+    outputs = json.loads(environment.outputs.read_text())
+    db = client(sandbox, "rds").describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
+    secrets = client(sandbox, "secretsmanager")
+    database = json.loads(secrets.get_secret_value(SecretId=name + "/database")["SecretString"])
+    assert database["host"] == db["Endpoint"]["Address"] and database["username"] == "loyalty_app"
+    redis = json.loads(secrets.get_secret_value(SecretId=name + "/redis")["SecretString"])
+    assert redis["host"] == outputs["redis_primary_endpoint"] and len(redis["auth_token"]) >= 16
+    # No secret in the output of either run.
+    for value in (database["password"], redis["auth_token"]):
+        assert value not in first.stdout + first.stderr and value not in second.stdout + second.stderr
+
+
+def test_check_mode_plans_and_writes_nothing(sandbox, environment, front):
+    planned = environment(check=True, diff=True)
+    assert planned.rc == 0, messages(planned)
+    assert writes(front.stats()) == {}, "check mode wrote to AWS"
+    plan = planned.task_result("Plan")["msg"]
+    assert plan[-1].startswith("Plan: ") and "0 to change" in plan[-1]
+    assert any(line.startswith("+ create") and "VPC %s" % environment.name in line for line in plan)
+    assert any(line.startswith("+ create") and "RDS PostgreSQL" in line for line in plan)
+    assert not client(sandbox, "ec2").describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [environment.name]}])["Vpcs"]
+    assert not environment.outputs.exists()
+
+    assert environment().rc == 0
+    front.reset_stats()
+    again = environment(check=True, diff=True, aws_infra_node_max_size=5)
+    assert again.rc == 0, messages(again)
+    assert writes(front.stats()) == {}
+    plan = again.task_result("Plan")["msg"]
+    changed = [line for line in plan if not line.startswith("  ")]
+    assert any(line.startswith("~ change") and "node group" in line for line in changed), plan
+    assert not any(line.startswith("+ create") for line in plan), plan
+    group = client(sandbox, "eks").describe_nodegroup(clusterName=environment.name, nodegroupName=environment.name + "-main")["nodegroup"]
+    assert group["scalingConfig"]["maxSize"] == 3
+
+
+@pytest.mark.parametrize("extra, variable, words", [
+    ({"aws_infra_private_subnet_cidrs": ["10.20.1.0/24", "10.99.2.0/24"]}, "aws_infra_private_subnet_cidrs", "outside aws_infra_vpc_cidr"),
+    ({"aws_infra_availability_zones": ["us-west-2a"]}, "aws_infra_public_subnet_cidrs", "only 1 zones"),
+    ({"aws_infra_eks_version": "1.28"}, "aws_infra_eks_version", "does not offer"),
+    ({"aws_infra_db_instance_class": "db.m1.small"}, "aws_infra_db_instance_class", "choose one of"),
+    ({"vault_loyalty_redis_password": "short"}, "aws_infra_redis_auth_token", "vault_loyalty_redis_password"),
+    ({"vault_loyalty_db_master_password": ""}, "aws_infra_db_master_password", "vault_loyalty_db_master_password"),
+])
+def test_bad_input_is_refused_before_any_aws_call(environment, front, extra, variable, words):
+    result = environment(**extra)
+    assert result.rc != 0
+    text = messages(result)
+    assert variable in text and words in text and "inventories/local/group_vars/all/" in text, text
+    assert front.stats()["total"] == 0, front.stats()
+    if "vault_loyalty_redis_password" in extra:
+        assert "short" not in text.replace("aws_infra", "")
+
+
+def test_production_teardown_needs_its_confirmation(run_playbook, front):
+    result = run_playbook("playbooks/infra.yml", inventory="inventories/production", extra_vars={"state": "absent"})
+    assert result.rc != 0 and "infra_destroy_confirm=production" in messages(result)
+    assert front.stats()["total"] == 0
+
+
+def test_a_protected_database_stops_the_teardown_before_anything_is_deleted(sandbox, environment, front):
+    assert environment(aws_infra_db_deletion_protection=True).rc == 0
+    front.reset_stats()
+    result = environment(state="absent")
+    assert result.rc != 0 and "deletion protection" in messages(result) and "aws_infra_db_deletion_protection" in messages(result)
+    assert writes(front.stats()) == {}, "a write happened before the guard"
+    assert client(sandbox, "rds").describe_db_instances(DBInstanceIdentifier=environment.name)["DBInstances"]
+    assert client(sandbox, "elasticache").describe_replication_groups(ReplicationGroupId=environment.name)["ReplicationGroups"]
+    assert client(sandbox, "secretsmanager").describe_secret(SecretId=environment.name + "/database")["Name"]
+    # Lifted deliberately, the teardown goes through.
+    assert environment(aws_infra_db_deletion_protection=False).rc == 0
+
+
+def test_teardown_removes_everything_in_order(sandbox, environment):
+    assert environment().rc == 0
+    vpc_id = json.loads(environment.outputs.read_text())["vpc_id"]
+    result = environment(state="absent")
+    assert result.rc == 0, messages(result)
+    assert not client(sandbox, "ec2").describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Vpcs"]
+    assert infracheck.absent(environment.name) == []
+    assert not environment.outputs.exists()
+    again = environment(state="absent")
+    assert again.rc == 0 and again.changed() == 0, messages(again)
