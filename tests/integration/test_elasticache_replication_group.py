@@ -5,33 +5,30 @@ The tests hold the module to ElastiCache's documented behaviour: a group created
 cache clusters, each describable with DescribeCacheClusters; ModifyReplicationGroup changes security groups and log
 deliveries; IncreaseReplicaCount and DecreaseReplicaCount change the member clusters; a deleted group goes away.
 
-The front counts requests by operation; the sandbox is shared, so the counts a test compares are those of the operations
-only ElastiCache has (botocore's models name them) that appear while its playbook runs.
+Which requests a playbook sends is counted by a relay of the test's own: the module's requests go to it, and it forwards
+each to the sandbox's AWS front (so the front's faults and corrections apply) after noting its operation. The front's own
+statistics are the whole sandbox's: other suites reset them and send ElastiCache and RDS requests (AddTagsToResource,
+DeleteReplicationGroup, ...) at the same time, so they cannot tell which requests a playbook made.
 """
 
+import collections
 import contextlib
+import http.client
+import http.server
 import json
+import threading
+import urllib.parse
 import uuid
 
 import boto3
-import botocore.session
 import pytest
 import yaml
 from botocore.exceptions import ClientError
-
-from s3front.control import S3Front
 
 MODULE = "loyalty.platform.elasticache_replication_group"
 INFO = "loyalty.platform.elasticache_replication_group_info"
 # Letters, digits and hyphens: an AUTH token every ElastiCache reference accepts.
 TOKEN = "It-redis-token-" + uuid.uuid4().hex
-# The front counts by operation name only, and the sandbox is shared: the names counted are ElastiCache's own, not those
-# other services share (RDS has AddTagsToResource, ListTagsForResource and RemoveTagsFromResource too, EC2 CreateSnapshot,
-# ...). Tag writes are therefore proven absent by reading the tags back.
-OTHER_SERVICES = ("rds", "ec2", "eks", "logs", "iam", "secretsmanager", "sts", "s3", "kms", "cloudwatch", "memorydb")
-MODELS = botocore.session.get_session()
-ELASTICACHE_OPERATIONS = frozenset(set(MODELS.get_service_model("elasticache").operation_names)
-                                   - {name for service in OTHER_SERVICES for name in MODELS.get_service_model(service).operation_names})
 WRITE_PREFIXES = ("Create", "Modify", "Delete", "Increase", "Decrease", "Add", "Remove")
 
 
@@ -60,27 +57,76 @@ def succeeded(out):
     return out
 
 
-def elasticache_operations(before, after):
-    """The ElastiCache operations the front counted between two stats snapshots, with their counts."""
-    counts = {}
-    for operation, count in after["operations"].items():
-        delta = count - before["operations"].get(operation, 0)
-        if delta > 0 and operation in ELASTICACHE_OPERATIONS:
-            counts[operation] = delta
-    return counts
-
-
 def writes_in(operations):
     return sorted(operation for operation in operations if operation.startswith(WRITE_PREFIXES))
 
 
+class Relay:
+    """An HTTP relay on 127.0.0.1 that forwards every AWS request to ``upstream`` (the sandbox's front) and counts its
+    operation: the Action of a query-protocol request (ElastiCache, EC2, ...), the X-Amz-Target of a JSON one."""
+
+    def __init__(self, upstream):
+        self.upstream = urllib.parse.urlsplit(upstream)
+        self.operations = collections.Counter()
+        self.lock = threading.Lock()
+        relay = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format, *args):  # pylint: disable=redefined-builtin
+                """Quiet."""
+
+            def _relay(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                relay.count(self.path, self.headers, body)
+                conn = http.client.HTTPConnection(relay.upstream.hostname, relay.upstream.port, timeout=300)
+                try:
+                    headers = {name: value for name, value in self.headers.items() if name.lower() not in ("connection", "transfer-encoding")}
+                    conn.request(self.command, self.path, body=body, headers=headers)
+                    response = conn.getresponse()
+                    payload = response.read()
+                finally:
+                    conn.close()
+                self.send_response(response.status)
+                for name, value in response.getheaders():
+                    if name.lower() not in ("connection", "transfer-encoding", "content-length"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = _relay
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def count(self, path, headers, body):
+        target = headers.get("X-Amz-Target")
+        action = urllib.parse.parse_qs(body.decode("utf-8", "replace")).get("Action") or urllib.parse.parse_qs(
+            urllib.parse.urlsplit(path).query).get("Action")
+        operation = target.rsplit(".", 1)[-1] if target else (action[0] if action else "other")
+        with self.lock:
+            self.operations[operation] += 1
+
+    def snapshot(self):
+        with self.lock:
+            return dict(self.operations)
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
 @contextlib.contextmanager
-def counted(front):
-    """``with counted(front) as seen:`` ... ``seen`` then holds the ElastiCache operations sent meanwhile."""
+def counted(relay):
+    """``with counted(relay) as seen:`` ... ``seen`` then holds the operations (with their counts) the relay forwarded meanwhile."""
     seen = {}
-    before = front.stats()
+    before = relay.snapshot()
     yield seen
-    seen.update(elasticache_operations(before, front.stats()))
+    seen.update({operation: count - before.get(operation, 0) for operation, count in relay.snapshot().items() if count > before.get(operation, 0)})
 
 
 def member_clusters(elasticache, group):
@@ -123,8 +169,21 @@ def elasticache(sandbox):
 
 
 @pytest.fixture(scope="module")
-def front(sandbox):
-    return S3Front(sandbox["SANDBOX_AWS_FRONT_URL"])
+def relay(sandbox):
+    """The relay the playbooks' AWS requests go through, on their way to the sandbox's front."""
+    made = Relay(sandbox["SANDBOX_AWS_FRONT_URL"])
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def playbook(run_playbook, relay):
+    """run_playbook, with the modules' AWS requests sent through the relay."""
+
+    def run(text, env=None, **kwargs):
+        return run_playbook(text, env=dict(env or {}, AWS_ENDPOINT_URL=relay.url), **kwargs)
+
+    return run
 
 
 @pytest.fixture(scope="module")
@@ -201,8 +260,8 @@ def reference_args(name, network, **overrides):
     return args
 
 
-def create(run_playbook, args):
-    out = succeeded(result_of(run_playbook(play(task("rg", args)))))
+def create(playbook, args):
+    out = succeeded(result_of(playbook(play(task("rg", args)))))
     assert out["changed"] is True and out["changes"] == ["created"]
     return out
 
@@ -210,9 +269,9 @@ def create(run_playbook, args):
 # ---- creation and idempotency -----------------------------------------------------------------------------------------------
 
 
-def test_create_the_reference_group(run_playbook, elasticache, network, group_ids):
+def test_create_the_reference_group(playbook, elasticache, network, group_ids):
     name = group_ids()
-    out = create(run_playbook, reference_args(name, network))
+    out = create(playbook, reference_args(name, network))
     returned = out["replication_group"]
     assert returned["replication_group_id"] == name and returned["status"] == "available"
     assert returned["primary_endpoint"]["port"] == 6379 and returned["primary_endpoint"]["address"]
@@ -239,13 +298,13 @@ def test_create_the_reference_group(run_playbook, elasticache, network, group_id
     assert returned["security_group_ids"] == [network["security_groups"][0]]
 
 
-def test_a_second_identical_run_changes_nothing(run_playbook, elasticache, front, network, group_ids):
+def test_a_second_identical_run_changes_nothing(playbook, elasticache, relay, network, group_ids):
     name = group_ids()
     args = reference_args(name, network)
-    create(run_playbook, args)
+    create(playbook, args)
     before = describe(elasticache, name)
-    with counted(front) as seen:
-        out = succeeded(result_of(run_playbook(play(task("rg", args)))))
+    with counted(relay) as seen:
+        out = succeeded(result_of(playbook(play(task("rg", args)))))
     assert out["changed"] is False and out["changes"] == []
     assert writes_in(seen) == [], seen
     assert seen.get("DescribeReplicationGroups", 0) >= 1
@@ -258,12 +317,12 @@ def test_a_second_identical_run_changes_nothing(run_playbook, elasticache, front
 # ---- changes in place ---------------------------------------------------------------------------------------------------------
 
 
-def test_node_type_failover_and_multi_az_change_in_place(run_playbook, elasticache, network, group_ids):
+def test_node_type_failover_and_multi_az_change_in_place(playbook, elasticache, network, group_ids):
     name = group_ids()
     args = reference_args(name, network, num_cache_clusters=2, automatic_failover_enabled=False, multi_az_enabled=False)
-    create(run_playbook, args)
+    create(playbook, args)
     changed = dict(args, node_type="cache.t4g.medium", automatic_failover_enabled=True, multi_az_enabled=True)
-    out = succeeded(result_of(run_playbook(play(task("rg", changed)), diff=True)))
+    out = succeeded(result_of(playbook(play(task("rg", changed)), diff=True)))
     assert out["changed"] is True
     assert out["changes"] == ["node_type", "automatic_failover_enabled", "multi_az_enabled"]
     assert out["diff"]["before"]["node_type"] == "cache.t4g.small" and out["diff"]["after"]["node_type"] == "cache.t4g.medium"
@@ -271,19 +330,19 @@ def test_node_type_failover_and_multi_az_change_in_place(run_playbook, elasticac
     assert group["CacheNodeType"] == "cache.t4g.medium"
     assert group["AutomaticFailover"] == "enabled" and group["MultiAZ"] == "enabled"
     assert group["AtRestEncryptionEnabled"] is True and len(group["MemberClusters"]) == 2
-    again = succeeded(result_of(run_playbook(play(task("rg", changed)))))
+    again = succeeded(result_of(playbook(play(task("rg", changed)))))
     assert again["changed"] is False
 
 
-def test_security_groups_and_log_deliveries_change_in_place(run_playbook, elasticache, network, group_ids):
+def test_security_groups_and_log_deliveries_change_in_place(playbook, elasticache, network, group_ids):
     name = group_ids()
     args = reference_args(name, network)
-    create(run_playbook, args)
+    create(playbook, args)
     changed = dict(args, security_group_ids=[network["security_groups"][1]], log_delivery_configurations=[
         {"log_type": "slow-log", "destination_type": "cloudwatch-logs", "destination": network["slow_log"], "log_format": "json"},
         {"log_type": "engine-log", "destination_type": "cloudwatch-logs", "destination": network["engine_log"], "log_format": "text"},
     ])
-    out = succeeded(result_of(run_playbook(play(task("rg", changed)))))
+    out = succeeded(result_of(playbook(play(task("rg", changed)))))
     assert out["changes"] == ["security_group_ids", "log_delivery_configurations"]
     group = describe(elasticache, name)
     assert log_deliveries(group) == {"slow-log": ("cloudwatch-logs", network["slow_log"], "json"),
@@ -292,20 +351,20 @@ def test_security_groups_and_log_deliveries_change_in_place(run_playbook, elasti
         assert [item["SecurityGroupId"] for item in member["SecurityGroups"]] == [network["security_groups"][1]]
     assert out["replication_group"]["security_group_ids"] == [network["security_groups"][1]]
     # Then every log delivery disabled.
-    out = succeeded(result_of(run_playbook(play(task("rg", dict(changed, log_delivery_configurations=[]))))))
+    out = succeeded(result_of(playbook(play(task("rg", dict(changed, log_delivery_configurations=[]))))))
     assert out["changes"] == ["log_delivery_configurations"]
     assert log_deliveries(describe(elasticache, name)) == {}
 
 
-def test_the_cache_cluster_count_changes_through_the_replicas(run_playbook, elasticache, network, group_ids):
+def test_the_cache_cluster_count_changes_through_the_replicas(playbook, elasticache, network, group_ids):
     name = group_ids()
     args = reference_args(name, network)
-    create(run_playbook, args)
-    out = succeeded(result_of(run_playbook(play(task("rg", dict(args, num_cache_clusters=4))))))
+    create(playbook, args)
+    out = succeeded(result_of(playbook(play(task("rg", dict(args, num_cache_clusters=4))))))
     assert out["changes"] == ["num_cache_clusters"]
     assert len(describe(elasticache, name)["MemberClusters"]) == 4
     fewer = dict(args, num_cache_clusters=1, automatic_failover_enabled=False, multi_az_enabled=False)
-    out = succeeded(result_of(run_playbook(play(task("rg", fewer)))))
+    out = succeeded(result_of(playbook(play(task("rg", fewer)))))
     assert out["changes"] == ["automatic_failover_enabled", "multi_az_enabled", "num_cache_clusters"]
     group = describe(elasticache, name)
     assert len(group["MemberClusters"]) == 1 and group["AutomaticFailover"] == "disabled"
@@ -314,14 +373,14 @@ def test_the_cache_cluster_count_changes_through_the_replicas(run_playbook, elas
 # ---- refusals --------------------------------------------------------------------------------------------------------------
 
 
-def test_an_impossible_change_is_refused_and_nothing_changes(run_playbook, elasticache, front, network, group_ids):
+def test_an_impossible_change_is_refused_and_nothing_changes(playbook, elasticache, relay, network, group_ids):
     name = group_ids()
     args = {"replication_group_id": name, "description": "refusal", "node_type": "cache.t4g.small", "num_cache_clusters": 2,
             "at_rest_encryption_enabled": True, "transit_encryption_enabled": True, "auth_token": TOKEN, "wait_timeout": 120}
-    create(run_playbook, args)
+    create(playbook, args)
     before = describe(elasticache, name)
-    with counted(front) as seen:
-        out = result_of(run_playbook(play(task("rg", dict(args, at_rest_encryption_enabled=False, port=6380, node_type="cache.t4g.medium")))))
+    with counted(relay) as seen:
+        out = result_of(playbook(play(task("rg", dict(args, at_rest_encryption_enabled=False, port=6380, node_type="cache.t4g.medium")))))
     assert out.get("failed") is True
     assert out["refused"] == ["port", "at_rest_encryption_enabled"]
     assert ("replication group %s: port cannot be changed in place (it is 6379, the task wants 6380); to change it, recreate the group: "
@@ -333,7 +392,7 @@ def test_an_impossible_change_is_refused_and_nothing_changes(run_playbook, elast
     assert after["NodeGroups"][0]["PrimaryEndpoint"]["Port"] == 6379
 
 
-def test_bad_input_is_refused_before_any_request(run_playbook, front, network):
+def test_bad_input_is_refused_before_any_request(playbook, relay, network):
     name = new_id("bad")
     base = {"replication_group_id": name, "description": "never created", "transit_encryption_enabled": True, "auth_token": TOKEN}
     forbidden = "a-token-with-an-@-sign"
@@ -349,8 +408,10 @@ def test_bad_input_is_refused_before_any_request(run_playbook, front, network):
             {"log_type": "slow-log", "destination_type": "cloudwatch-logs", "destination": "a"},
             {"log_type": "slow-log", "destination_type": "cloudwatch-logs", "destination": "b"}])),
     ]
-    with counted(front) as seen:
-        run = run_playbook(play(*tasks), args=("-v",))
+    # Last, a task that must make exactly one request: proof that this playbook's requests are the ones counted.
+    control = task("control", {"replication_group_id": name}, INFO)
+    with counted(relay) as seen:
+        run = playbook(play(*(tasks + [control])), args=("-v",))
     expected = {
         "short token": "auth_token must have 16 to 128 characters, not 5",
         "forbidden character": "auth_token holds @ (character %d)" % (forbidden.index("@") + 1),
@@ -364,7 +425,8 @@ def test_bad_input_is_refused_before_any_request(run_playbook, front, network):
     for name_of_task, message in expected.items():
         out = run.task_result(name_of_task)
         assert out.get("failed") is True and message in out["msg"], (name_of_task, out.get("msg"))
-    assert seen == {}, seen
+    assert succeeded(run.task_result("control"))["replication_groups"] == []
+    assert seen == {"DescribeReplicationGroups": 1}, seen
     assert TOKEN not in run.stdout + run.stderr
     assert forbidden not in run.stdout + run.stderr
 
@@ -372,24 +434,24 @@ def test_bad_input_is_refused_before_any_request(run_playbook, front, network):
 # ---- check mode and diff ---------------------------------------------------------------------------------------------------------
 
 
-def test_check_mode_writes_nothing(run_playbook, elasticache, front, network, group_ids):
+def test_check_mode_writes_nothing(playbook, elasticache, relay, network, group_ids):
     name = group_ids()
     args = {"replication_group_id": name, "description": "check mode", "node_type": "cache.t4g.small", "transit_encryption_enabled": True,
             "auth_token": TOKEN, "tags": {"Project": "loyalty"}, "wait_timeout": 120}
     missing = group_ids()
-    with counted(front) as seen:
-        run = run_playbook(play(task("create", dict(args, replication_group_id=missing))), check=True, diff=True)
+    with counted(relay) as seen:
+        run = playbook(play(task("create", dict(args, replication_group_id=missing))), check=True, diff=True)
     out = succeeded(run.task_result("create"))
     assert out["changed"] is True and out["changes"] == ["created"] and out["replication_group"] == {}
     assert out["diff"]["before"] == {} and out["diff"]["after"]["node_type"] == "cache.t4g.small"
     assert writes_in(seen) == [] and seen.get("DescribeReplicationGroups", 0) >= 1, seen
     assert gone(elasticache, missing)
 
-    create(run_playbook, args)
+    create(playbook, args)
     before = describe(elasticache, name)
     changed = dict(args, node_type="cache.t4g.medium", description="changed in check mode", tags={"Project": "other"})
-    with counted(front) as seen:
-        run = run_playbook(play(task("modify", changed), task("delete", {"replication_group_id": name, "state": "absent"})), check=True, diff=True)
+    with counted(relay) as seen:
+        run = playbook(play(task("modify", changed), task("delete", {"replication_group_id": name, "state": "absent"})), check=True, diff=True)
     out = succeeded(run.task_result("modify"))
     assert out["changed"] is True and out["changes"] == ["description", "node_type", "tags"]
     assert out["diff"]["before"]["node_type"] == "cache.t4g.small" and out["diff"]["after"]["node_type"] == "cache.t4g.medium"
@@ -408,22 +470,22 @@ def test_check_mode_writes_nothing(run_playbook, elasticache, front, network, gr
 # ---- deletion ----------------------------------------------------------------------------------------------------------------
 
 
-def test_delete_waits_until_the_group_is_gone(run_playbook, elasticache, front, group_ids):
+def test_delete_waits_until_the_group_is_gone(playbook, elasticache, relay, group_ids):
     name = group_ids()
-    create(run_playbook, {"replication_group_id": name, "description": "to delete", "node_type": "cache.t4g.small", "wait_timeout": 120})
-    with counted(front) as seen:
-        out = succeeded(result_of(run_playbook(play(task("rg", {"replication_group_id": name, "state": "absent", "wait_timeout": 60})))))
+    create(playbook, {"replication_group_id": name, "description": "to delete", "node_type": "cache.t4g.small", "wait_timeout": 120})
+    with counted(relay) as seen:
+        out = succeeded(result_of(playbook(play(task("rg", {"replication_group_id": name, "state": "absent", "wait_timeout": 60})))))
     assert out["changed"] is True and out["changes"] == ["deleted"] and out["replication_group"] == {}
     assert seen.get("DeleteReplicationGroup") == 1
     assert gone(elasticache, name)
-    with counted(front) as seen:
-        again = succeeded(result_of(run_playbook(play(task("rg", {"replication_group_id": name, "state": "absent"})))))
+    with counted(relay) as seen:
+        again = succeeded(result_of(playbook(play(task("rg", {"replication_group_id": name, "state": "absent"})))))
     assert again["changed"] is False and writes_in(seen) == []
 
 
-def test_deleting_a_missing_group_changes_nothing(run_playbook, front):
-    with counted(front) as seen:
-        out = succeeded(result_of(run_playbook(play(task("rg", {"replication_group_id": new_id("missing"), "state": "absent"})))))
+def test_deleting_a_missing_group_changes_nothing(playbook, relay):
+    with counted(relay) as seen:
+        out = succeeded(result_of(playbook(play(task("rg", {"replication_group_id": new_id("missing"), "state": "absent"})))))
     assert out["changed"] is False and out["replication_group"] == {}
     assert writes_in(seen) == [] and seen.get("DescribeReplicationGroups") == 1
 
@@ -431,7 +493,7 @@ def test_deleting_a_missing_group_changes_nothing(run_playbook, front):
 # ---- the token and the info ------------------------------------------------------------------------------------------------------
 
 
-def test_the_auth_token_never_appears_in_the_output(run_playbook, elasticache, group_ids):
+def test_the_auth_token_never_appears_in_the_output(playbook, elasticache, group_ids):
     name = group_ids()
     args = {"replication_group_id": name, "description": "token", "node_type": "cache.t4g.small", "transit_encryption_enabled": True,
             "auth_token": TOKEN, "wait_timeout": 120}
@@ -445,7 +507,7 @@ def test_the_auth_token_never_appears_in_the_output(run_playbook, elasticache, g
     for env, verbosity in (({}, "-v"), ({"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.default"}, "-vvv")):
         if env:
             tasks = tasks[1:]
-        run = run_playbook(play(*tasks), args=(verbosity,), env=env, diff=True)
+        run = playbook(play(*tasks), args=(verbosity,), env=env, diff=True)
         assert run.rc in (0, 2), run.stderr[-2000:]
         output = run.stdout + run.stderr
         assert TOKEN not in output and new_token not in output
@@ -460,14 +522,14 @@ def test_the_auth_token_never_appears_in_the_output(run_playbook, elasticache, g
     assert describe(elasticache, name)["AuthTokenEnabled"] is True
 
 
-def test_info_describes_one_group_or_every_group(run_playbook, elasticache, group_ids):
+def test_info_describes_one_group_or_every_group(playbook, elasticache, group_ids):
     first, second = group_ids(), group_ids()
     for name in (first, second):
-        create(run_playbook, {"replication_group_id": name, "description": "info " + name, "node_type": "cache.t4g.small",
-                              "tags": {"Name": name}, "wait_timeout": 120})
-    run = run_playbook(play(task("one", {"replication_group_id": first.upper()}, INFO), task("every", {}, INFO),
-                            task("none", {"name": new_id("missing")}, INFO)),
-                       check=True)
+        create(playbook, {"replication_group_id": name, "description": "info " + name, "node_type": "cache.t4g.small",
+                          "tags": {"Name": name}, "wait_timeout": 120})
+    run = playbook(play(task("one", {"replication_group_id": first.upper()}, INFO), task("every", {}, INFO),
+                        task("none", {"name": new_id("missing")}, INFO)),
+                   check=True)
     one = succeeded(run.task_result("one"))
     assert one["changed"] is False
     assert [group["replication_group_id"] for group in one["replication_groups"]] == [first]
