@@ -498,4 +498,28 @@ def fix_deletion():
         return cluster
 
 
-CORRECTIONS = (fix_cache_cluster_fields, fix_create_replication_group, fix_modify_replication_group, fix_replica_count, fix_deletion)
+class CacheSubnetGroupInUse(ElastiCacheException):
+    code = "CacheSubnetGroupInUse"
+
+
+def fix_delete_cache_subnet_group():
+    """DeleteCacheSubnetGroup deletes a subnet group no cache cluster uses (CacheSubnetGroupInUse otherwise,
+    CacheSubnetGroupNotFoundFault for an unknown one). moto 5.2 does not implement it and answers 500, so nothing
+    that tears down an environment can remove the group."""
+
+    @add(ElastiCacheBackend, "motofix_delete_cache_subnet_group")
+    def delete_cache_subnet_group(self, name):
+        if name not in self.cache_subnet_groups:
+            raise CacheSubnetGroupNotFound(name)
+        if any(getattr(cluster, "cache_subnet_group_name", None) == name for cluster in self.cache_clusters.values()):
+            raise CacheSubnetGroupInUse("Cache subnet group %s is currently in use by a cache cluster." % name)
+        del self.cache_subnet_groups[name]
+
+    @add(ElastiCacheResponse, "delete_cache_subnet_group")
+    def delete_cache_subnet_group_response(self):
+        self.elasticache_backend.motofix_delete_cache_subnet_group(self._get_param("CacheSubnetGroupName"))
+        return ActionResult({})
+
+
+CORRECTIONS = (fix_cache_cluster_fields, fix_create_replication_group, fix_modify_replication_group, fix_replica_count, fix_deletion,
+               fix_delete_cache_subnet_group)

@@ -962,3 +962,21 @@ def test_a_cloud_watch_logs_flow_log_is_described_with_its_log_group_arn(aws, ne
     with pytest.raises(botocore.exceptions.ClientError) as duplicate:
         create_flow_log(ec2, network["vpc"], None, LogDestination=arn)
     assert error_code(duplicate) == "FlowLogAlreadyExists"
+
+
+def test_a_cache_subnet_group_is_deleted_once_no_cluster_uses_it(aws, network, cache_subnets):
+    """DeleteCacheSubnetGroup: CacheSubnetGroupInUse while a cache cluster uses the group, gone afterwards,
+    CacheSubnetGroupNotFoundFault when unknown. moto 5.2 does not implement it (500)."""
+    elasticache = aws("elasticache")
+    group = create_group(elasticache, network, cache_subnets)
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        elasticache.delete_cache_subnet_group(CacheSubnetGroupName=cache_subnets)
+    assert error_code(refused) == "CacheSubnetGroupInUse"
+    elasticache.delete_replication_group(ReplicationGroupId=group["ReplicationGroupId"])
+    elasticache.delete_cache_subnet_group(CacheSubnetGroupName=cache_subnets)
+    with pytest.raises(botocore.exceptions.ClientError) as missing:
+        elasticache.describe_cache_subnet_groups(CacheSubnetGroupName=cache_subnets)
+    assert error_code(missing) == "CacheSubnetGroupNotFoundFault"
+    with pytest.raises(botocore.exceptions.ClientError) as missing:
+        elasticache.delete_cache_subnet_group(CacheSubnetGroupName=cache_subnets)
+    assert error_code(missing) == "CacheSubnetGroupNotFoundFault"
