@@ -144,8 +144,7 @@ def fix_adjacent_windows():
     stretch of time, not a shared boundary. moto 5.2 counts an overlap of zero seconds as one (``>= 0``) and refuses
     CreateDBInstance and ModifyDBInstance with InvalidParameterValue. The check is moto's own, with a boundary not
     counted as overlap."""
-    import moto.rds.models as models  # pylint: disable=import-outside-toplevel
-    import moto.rds.utils as utils  # pylint: disable=import-outside-toplevel
+    from moto.rds import models, utils  # pylint: disable=import-outside-toplevel
 
     measured = utils.get_overlap_between_two_date_ranges
 

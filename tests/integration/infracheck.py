@@ -109,9 +109,9 @@ def check_eks(name, outputs, settings, found):
     found.expect("outputs cluster_security_group_id", outputs.get("cluster_security_group_id"),
                  cluster["resourcesVpcConfig"].get("clusterSecurityGroupId"))
     group = eks.describe_nodegroup(clusterName=name, nodegroupName=name + "-main")["nodegroup"]
-    found.expect("node group scaling", group["scalingConfig"], {"minSize": settings["aws_infra_node_min_size"],
-                                                                 "maxSize": settings["aws_infra_node_max_size"],
-                                                                 "desiredSize": settings["aws_infra_node_desired_size"]})
+    scaling = {"minSize": settings["aws_infra_node_min_size"], "maxSize": settings["aws_infra_node_max_size"],
+               "desiredSize": settings["aws_infra_node_desired_size"]}
+    found.expect("node group scaling", group["scalingConfig"], scaling)
     found.expect("node group instance types", group["instanceTypes"], ["t3.large"])
     found.expect("node group labels", group.get("labels"), {"Environment": "local", "NodeGroup": "main"})
     found.expect("node group role", group["nodeRole"].rsplit("/", 1)[-1], name + "-eks-nodes")
