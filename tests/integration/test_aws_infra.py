@@ -14,6 +14,7 @@ from s3front.control import S3Front
 
 REGION = "us-west-2"
 READ_PREFIXES = ("Describe", "List", "Get", "Head")
+PLAN_TASK = "loyalty.platform.aws_infra : Plan"
 
 
 def client(sandbox, service):
@@ -34,20 +35,34 @@ def front(sandbox):
     return control
 
 
-@pytest.fixture
-def environment(run_playbook, tmp_path):
-    """A private environment name (so tests never meet each other's resources), torn down afterwards."""
+def runner(run_playbook, outputs):
+    """infra.yml on a private environment name (so tests never meet each other's resources)."""
     project = "it%s" % uuid.uuid4().hex[:6]
-    values = {"loyalty_project": project, "aws_infra_outputs_file": str(tmp_path / "infra-outputs.json")}
+    values = {"loyalty_project": project, "aws_infra_outputs_file": str(outputs)}
 
     def run(check=False, diff=False, **extra):
         return run_playbook("playbooks/infra.yml", inventory="inventories/local", extra_vars=dict(values, **extra), check=check, diff=diff)
 
     run.name = project + "-local"
-    run.values = values
-    run.outputs = tmp_path / "infra-outputs.json"
+    run.outputs = outputs
+    return run
+
+
+@pytest.fixture
+def fresh(run_playbook, tmp_path):
+    """An environment nobody has built: for runs that must create nothing (check mode, refused input)."""
+    return runner(run_playbook, tmp_path / "infra-outputs.json")
+
+
+@pytest.fixture(scope="module")
+def built(run_playbook, tmp_path_factory):
+    """One environment, built once for the tests below and torn down at the end (by the teardown test, else here)."""
+    run = runner(run_playbook, tmp_path_factory.mktemp("infra") / "infra-outputs.json")
+    run.first = run()
+    run.torn_down = False
     yield run
-    run(state="absent")
+    if not run.torn_down:
+        run(state="absent")
 
 
 def messages(result):
@@ -61,20 +76,56 @@ def messages(result):
     return "\n".join(found) or result.stdout[-3000:] + result.stderr[-2000:]
 
 
-def test_apply_then_no_op_and_every_setting_read_back(sandbox, environment, front):
-    first = environment()
+@pytest.mark.parametrize("extra, variable, words", [
+    ({"aws_infra_private_subnet_cidrs": ["10.20.1.0/24", "10.99.2.0/24"]}, "aws_infra_private_subnet_cidrs", "outside aws_infra_vpc_cidr"),
+    ({"aws_infra_availability_zones": ["us-west-2a"]}, "aws_infra_public_subnet_cidrs", "only 1 zones"),
+    ({"aws_infra_eks_version": "1.28"}, "aws_infra_eks_version", "does not offer"),
+    ({"aws_infra_db_instance_class": "db.m1.small"}, "aws_infra_db_instance_class", "choose one of"),
+    ({"vault_loyalty_redis_password": "short_token"}, "aws_infra_redis_auth_token", "vault_loyalty_redis_password"),
+    ({"vault_loyalty_db_master_password": ""}, "aws_infra_db_master_password", "vault_loyalty_db_master_password"),
+])
+def test_bad_input_is_refused_before_any_aws_call(fresh, front, extra, variable, words):
+    result = fresh(**extra)
+    assert result.rc != 0
+    text = messages(result)
+    assert variable in text and words in text and "inventories/local/group_vars/all/" in text, text
+    assert front.stats()["total"] == 0, front.stats()
+    if "vault_loyalty_redis_password" in extra:
+        assert "short_token" not in text
+
+
+def test_production_teardown_needs_its_confirmation(run_playbook, front):
+    result = run_playbook("playbooks/infra.yml", inventory="inventories/production", extra_vars={"state": "absent"})
+    assert result.rc != 0 and "infra_destroy_confirm=production" in messages(result)
+    assert front.stats()["total"] == 0
+
+
+def test_check_mode_plans_a_new_environment_and_writes_nothing(sandbox, fresh, front):
+    planned = fresh(check=True, diff=True)
+    assert planned.rc == 0, messages(planned)
+    assert writes(front.stats()) == {}, "check mode wrote to AWS"
+    plan = planned.task_result(PLAN_TASK)["msg"]
+    assert plan[-1] == "Plan: 30 to create, 0 to change, 0 unchanged.", plan
+    assert any(line.startswith("+ create") and "VPC %s" % fresh.name in line for line in plan)
+    assert any(line.startswith("+ create") and "RDS PostgreSQL" in line for line in plan)
+    assert not client(sandbox, "ec2").describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [fresh.name]}])["Vpcs"]
+    assert not fresh.outputs.exists()
+
+
+def test_a_second_run_changes_nothing_and_every_setting_reads_back(sandbox, built, front):
+    first = built.first
     assert first.rc == 0, messages(first)
     assert first.changed() > 0
     front.reset_stats()
-    second = environment()
+    second = built()
     assert second.rc == 0, messages(second)
-    assert second.changed() == 0, [t for t in second.data["plays"][0]["tasks"] if t["hosts"]["localhost"].get("changed")]
+    assert second.changed() == 0, [t["task"]["name"] for t in second.data["plays"][0]["tasks"] if t["hosts"]["localhost"].get("changed")]
     assert writes(front.stats()) == {}, "the no-op run wrote"
 
     # Every resource and its settings, read back through boto3 (the same check as the role's molecule verify).
-    assert infracheck.present(environment.name, str(environment.outputs)) == []
-    name = environment.name
-    outputs = json.loads(environment.outputs.read_text())
+    assert infracheck.present(built.name, str(built.outputs)) == []
+    name = built.name
+    outputs = json.loads(built.outputs.read_text())
     db = client(sandbox, "rds").describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
     secrets = client(sandbox, "secretsmanager")
     database = json.loads(secrets.get_secret_value(SecretId=name + "/database")["SecretString"])
@@ -86,74 +137,39 @@ def test_apply_then_no_op_and_every_setting_read_back(sandbox, environment, fron
         assert value not in first.stdout + first.stderr and value not in second.stdout + second.stderr
 
 
-def test_check_mode_plans_and_writes_nothing(sandbox, environment, front):
-    planned = environment(check=True, diff=True)
-    assert planned.rc == 0, messages(planned)
-    assert writes(front.stats()) == {}, "check mode wrote to AWS"
-    plan = planned.task_result("Plan")["msg"]
-    assert plan[-1].startswith("Plan: ") and "0 to change" in plan[-1]
-    assert any(line.startswith("+ create") and "VPC %s" % environment.name in line for line in plan)
-    assert any(line.startswith("+ create") and "RDS PostgreSQL" in line for line in plan)
-    assert not client(sandbox, "ec2").describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [environment.name]}])["Vpcs"]
-    assert not environment.outputs.exists()
-
-    assert environment().rc == 0
-    front.reset_stats()
-    again = environment(check=True, diff=True, aws_infra_node_max_size=5)
+def test_check_mode_plans_a_change_and_writes_nothing(sandbox, built, front):
+    again = built(check=True, diff=True, aws_infra_node_max_size=5)
     assert again.rc == 0, messages(again)
     assert writes(front.stats()) == {}
-    plan = again.task_result("Plan")["msg"]
-    changed = [line for line in plan if not line.startswith("  ")]
-    assert any(line.startswith("~ change") and "node group" in line for line in changed), plan
-    assert not any(line.startswith("+ create") for line in plan), plan
-    group = client(sandbox, "eks").describe_nodegroup(clusterName=environment.name, nodegroupName=environment.name + "-main")["nodegroup"]
+    plan = again.task_result(PLAN_TASK)["msg"]
+    assert [line for line in plan if line[0] in "+~"] == ["~ change    EKS node group %s-main" % built.name], plan
+    assert plan[-1] == "Plan: 0 to create, 1 to change, 29 unchanged.", plan
+    group = client(sandbox, "eks").describe_nodegroup(clusterName=built.name, nodegroupName=built.name + "-main")["nodegroup"]
     assert group["scalingConfig"]["maxSize"] == 3
 
 
-@pytest.mark.parametrize("extra, variable, words", [
-    ({"aws_infra_private_subnet_cidrs": ["10.20.1.0/24", "10.99.2.0/24"]}, "aws_infra_private_subnet_cidrs", "outside aws_infra_vpc_cidr"),
-    ({"aws_infra_availability_zones": ["us-west-2a"]}, "aws_infra_public_subnet_cidrs", "only 1 zones"),
-    ({"aws_infra_eks_version": "1.28"}, "aws_infra_eks_version", "does not offer"),
-    ({"aws_infra_db_instance_class": "db.m1.small"}, "aws_infra_db_instance_class", "choose one of"),
-    ({"vault_loyalty_redis_password": "short"}, "aws_infra_redis_auth_token", "vault_loyalty_redis_password"),
-    ({"vault_loyalty_db_master_password": ""}, "aws_infra_db_master_password", "vault_loyalty_db_master_password"),
-])
-def test_bad_input_is_refused_before_any_aws_call(environment, front, extra, variable, words):
-    result = environment(**extra)
-    assert result.rc != 0
-    text = messages(result)
-    assert variable in text and words in text and "inventories/local/group_vars/all/" in text, text
-    assert front.stats()["total"] == 0, front.stats()
-    if "vault_loyalty_redis_password" in extra:
-        assert "short" not in text.replace("aws_infra", "")
+def test_a_protected_database_stops_the_teardown_before_anything_is_deleted(sandbox, built, front):
+    rds = client(sandbox, "rds")
+    rds.modify_db_instance(DBInstanceIdentifier=built.name, DeletionProtection=True, ApplyImmediately=True)
+    try:
+        front.reset_stats()
+        result = built(state="absent")
+        assert result.rc != 0 and "deletion protection" in messages(result) and "aws_infra_db_deletion_protection" in messages(result)
+        assert writes(front.stats()) == {}, "a write happened before the guard"
+        assert rds.describe_db_instances(DBInstanceIdentifier=built.name)["DBInstances"]
+        assert infracheck.present(built.name, str(built.outputs)) == ["RDS encryption, public, deletion protection: got (True, False, True), "
+                                                                      "expected (True, False, False)"]
+    finally:
+        rds.modify_db_instance(DBInstanceIdentifier=built.name, DeletionProtection=False, ApplyImmediately=True)
 
 
-def test_production_teardown_needs_its_confirmation(run_playbook, front):
-    result = run_playbook("playbooks/infra.yml", inventory="inventories/production", extra_vars={"state": "absent"})
-    assert result.rc != 0 and "infra_destroy_confirm=production" in messages(result)
-    assert front.stats()["total"] == 0
-
-
-def test_a_protected_database_stops_the_teardown_before_anything_is_deleted(sandbox, environment, front):
-    assert environment(aws_infra_db_deletion_protection=True).rc == 0
-    front.reset_stats()
-    result = environment(state="absent")
-    assert result.rc != 0 and "deletion protection" in messages(result) and "aws_infra_db_deletion_protection" in messages(result)
-    assert writes(front.stats()) == {}, "a write happened before the guard"
-    assert client(sandbox, "rds").describe_db_instances(DBInstanceIdentifier=environment.name)["DBInstances"]
-    assert client(sandbox, "elasticache").describe_replication_groups(ReplicationGroupId=environment.name)["ReplicationGroups"]
-    assert client(sandbox, "secretsmanager").describe_secret(SecretId=environment.name + "/database")["Name"]
-    # Lifted deliberately, the teardown goes through.
-    assert environment(aws_infra_db_deletion_protection=False).rc == 0
-
-
-def test_teardown_removes_everything_in_order(sandbox, environment):
-    assert environment().rc == 0
-    vpc_id = json.loads(environment.outputs.read_text())["vpc_id"]
-    result = environment(state="absent")
+def test_teardown_removes_everything_and_a_second_one_changes_nothing(sandbox, built):
+    vpc_id = json.loads(built.outputs.read_text())["vpc_id"]
+    result = built(state="absent")
+    built.torn_down = True
     assert result.rc == 0, messages(result)
     assert not client(sandbox, "ec2").describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Vpcs"]
-    assert infracheck.absent(environment.name) == []
-    assert not environment.outputs.exists()
-    again = environment(state="absent")
+    assert infracheck.absent(built.name) == []
+    assert not built.outputs.exists()
+    again = built(state="absent")
     assert again.rc == 0 and again.changed() == 0, messages(again)
