@@ -13,11 +13,11 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from ansible_collections.loyalty.platform.plugins.module_utils.elasticache.validate import AUTH_TOKEN_MAX, AUTH_TOKEN_MIN, AUTH_TOKEN_SPECIALS
+
 # RDS: "The password for the master user can include any printable ASCII character except /, ', ", @, or a space"
-# (8 to 128 characters for PostgreSQL). ElastiCache AUTH (CreateReplicationGroup, AuthToken): 16 to 128 characters;
-# "the only permitted printable special characters are !, &, #, $, ^, <, >, and -".
+# (8 to 128 characters for PostgreSQL). ElastiCache's AUTH token rule is the replication group module's.
 DB_PASSWORD_FORBIDDEN = "/'\"@ "
-AUTH_TOKEN_SPECIALS = "!&#$^<>-"
 AZ_PATTERN = re.compile(r"^([a-z]{2}(-gov)?-[a-z]+-\d)[a-z]$")
 
 
@@ -130,6 +130,22 @@ def check_compute(values, allowed, problems):
             desired, low, high))
 
 
+def check_secret(values, problems, variable, source, rule):
+    """A secret from the vault: set, not the example's placeholder, of a length and characters the service takes.
+    ``rule`` is (service, (shortest, longest), test of one character, the characters in words). The messages never
+    hold the value."""
+    service, lengths, allowed_char, characters = rule
+    value = str(values.get(variable) or "")
+    if not value:
+        problems.add_secret(variable, source, "is empty or missing")
+    elif re.match(r"^<.*>$", value):
+        problems.add_secret(variable, source, "is still the example's placeholder")
+    elif not lengths[0] <= len(value) <= lengths[1]:
+        problems.add_secret(variable, source, "has %d characters; %s takes %d to %d" % (len(value), service, lengths[0], lengths[1]))
+    elif not all(allowed_char(char) for char in value):
+        problems.add_secret(variable, source, "holds a character %s rejects (%s)" % (service, characters))
+
+
 def check_database(values, allowed, problems):
     _allowed(values, "aws_infra_db_instance_class", "aws_infra_allowed_db_instance_classes", allowed.get("db_instance_classes") or [], problems)
     size = _count(values, "aws_infra_db_allocated_storage", problems, 20, 65536)
@@ -143,16 +159,9 @@ def check_database(values, allowed, problems):
         problems.add("aws_infra_db_username", "must start with a letter and hold only letters, digits and _ (1 to 63 characters)")
     elif username.lower() in ("postgres", "rdsadmin", "admin"):
         problems.add("aws_infra_db_username", "is %r, a name RDS reserves: choose another" % username)
-    password = values.get("aws_infra_db_master_password")
-    source = values.get("_db_password_source") or "vault_loyalty_db_master_password"
-    if not password:
-        problems.add_secret("aws_infra_db_master_password", source, "is empty or missing")
-    elif re.match(r"^<.*>$", str(password)):
-        problems.add_secret("aws_infra_db_master_password", source, "is still the example's placeholder")
-    elif not 8 <= len(str(password)) <= 128:
-        problems.add_secret("aws_infra_db_master_password", source, "has %d characters; RDS takes 8 to 128" % len(str(password)))
-    elif not _printable(str(password)) or any(char in DB_PASSWORD_FORBIDDEN for char in str(password)):
-        problems.add_secret("aws_infra_db_master_password", source, "holds a character RDS rejects (only printable ASCII, without / ' \" @ or a space)")
+    check_secret(values, problems, "aws_infra_db_master_password", values.get("_db_password_source") or "vault_loyalty_db_master_password",
+                 ("RDS", (8, 128), lambda char: _printable(char) and char not in DB_PASSWORD_FORBIDDEN,
+                  "only printable ASCII, without / ' \" @ or a space"))
 
 
 def check_redis(values, allowed, problems):
@@ -163,16 +172,9 @@ def check_redis(values, allowed, problems):
         problems.add("aws_infra_redis_automatic_failover", "needs at least 2 cache clusters (aws_infra_redis_num_cache_clusters is %d)" % clusters)
     if values.get("aws_infra_redis_multi_az") and not failover:
         problems.add("aws_infra_redis_multi_az", "needs aws_infra_redis_automatic_failover: true")
-    token = values.get("aws_infra_redis_auth_token")
-    source = values.get("_redis_token_source") or "vault_loyalty_redis_password"
-    if not token:
-        problems.add_secret("aws_infra_redis_auth_token", source, "is empty or missing")
-    elif re.match(r"^<.*>$", str(token)):
-        problems.add_secret("aws_infra_redis_auth_token", source, "is still the example's placeholder")
-    elif not 16 <= len(str(token)) <= 128:
-        problems.add_secret("aws_infra_redis_auth_token", source, "has %d characters; ElastiCache takes 16 to 128" % len(str(token)))
-    elif not all((char.isascii() and char.isalnum()) or char in AUTH_TOKEN_SPECIALS for char in str(token)):
-        problems.add_secret("aws_infra_redis_auth_token", source, "holds a character ElastiCache rejects (only letters, digits and %s)" % AUTH_TOKEN_SPECIALS)
+    check_secret(values, problems, "aws_infra_redis_auth_token", values.get("_redis_token_source") or "vault_loyalty_redis_password",
+                 ("ElastiCache", (AUTH_TOKEN_MIN, AUTH_TOKEN_MAX), lambda char: (char.isascii() and char.isalnum()) or char in AUTH_TOKEN_SPECIALS,
+                  "only letters, digits and %s" % AUTH_TOKEN_SPECIALS))
 
 
 def problems(values, allowed, where, vault_file):
