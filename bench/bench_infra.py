@@ -17,7 +17,7 @@ sys.path.insert(0, BENCH_DIR)
 from benchlib import run_playbook  # noqa: E402  pylint: disable=wrong-import-position
 from s3front.control import S3Front  # noqa: E402  pylint: disable=wrong-import-position
 
-READS = ("Describe", "List", "Get", "Head")
+READS = ("Describe", "List", "Get", "Head", "BatchGet")
 
 
 def run(ctx):

@@ -13,7 +13,7 @@ import infracheck
 from s3front.control import S3Front
 
 REGION = "us-west-2"
-READ_PREFIXES = ("Describe", "List", "Get", "Head")
+READ_PREFIXES = ("Describe", "List", "Get", "Head", "BatchGet")
 PLAN_TASK = "loyalty.platform.aws_infra : Plan"
 
 
@@ -121,6 +121,11 @@ def test_a_second_run_changes_nothing_and_every_setting_reads_back(sandbox, buil
     assert second.rc == 0, messages(second)
     assert second.changed() == 0, [t["task"]["name"] for t in second.data["plays"][0]["tasks"] if t["hosts"]["localhost"].get("changed")]
     assert writes(front.stats()) == {}, "the no-op run wrote"
+    # One read of the environment and no task of a resource after it: 30 resources, a request each, but the VPC's two
+    # DNS attributes, which EC2 answers one per DescribeVpcAttribute.
+    reads = sum(count for name, count in front.stats()["operations"].items() if name.startswith(READ_PREFIXES))
+    assert reads <= 31, front.stats()["operations"]
+    assert second.task_result("loyalty.platform.aws_infra : Read the environment")["all_in_sync"] is True
 
     # Every resource and its settings, read back through boto3 (the same check as the role's molecule verify).
     assert infracheck.present(built.name, str(built.outputs)) == []
@@ -146,6 +151,80 @@ def test_check_mode_plans_a_change_and_writes_nothing(sandbox, built, front):
     assert plan[-1] == "Plan: 0 to create, 1 to change, 29 unchanged.", plan
     group = client(sandbox, "eks").describe_nodegroup(clusterName=built.name, nodegroupName=built.name + "-main")["nodegroup"]
     assert group["scalingConfig"]["maxSize"] == 3
+
+
+def drift(sandbox, name, outputs):
+    """Change one setting of each kind of resource behind the role's back; what each should read back as afterwards."""
+    ec2, iam, logs = client(sandbox, "ec2"), client(sandbox, "iam"), client(sandbox, "logs")
+    vpc_id = outputs["vpc_id"]
+    ec2.create_tags(Resources=[vpc_id], Tags=[{"Key": "Owner", "Value": "someone-else"}])
+    ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": False})
+    ec2.modify_subnet_attribute(SubnetId=outputs["public_subnet_ids"][1], MapPublicIpOnLaunch={"Value": False})
+    public = ec2.describe_route_tables(Filters=[{"Name": "tag:Name", "Values": [name + "-public"]}])["RouteTables"][0]
+    ec2.delete_route(RouteTableId=public["RouteTableId"], DestinationCidrBlock="0.0.0.0/0")
+    ec2.authorize_security_group_ingress(GroupId=outputs["database_security_group_id"], IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    logs.put_retention_policy(logGroupName="/aws/eks/%s/cluster" % name, retentionInDays=1)
+    iam.detach_role_policy(RoleName=name + "-eks-nodes", PolicyArn="arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy")
+    iam.put_role_policy(RoleName=name + "-vpc-flow-logs", PolicyName="deliver-flow-logs", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "logs:*", "Resource": "*"}]}))
+    eks = client(sandbox, "eks")
+    eks.update_nodegroup_config(clusterName=name, nodegroupName=name + "-main", scalingConfig={"minSize": 1, "maxSize": 3, "desiredSize": 3})
+    eks.update_cluster_config(name=name, logging={"clusterLogging": [{"types": ["audit"], "enabled": False}]})
+    client(sandbox, "rds").modify_db_instance(DBInstanceIdentifier=name, BackupRetentionPeriod=3, ApplyImmediately=True)
+    elasticache = client(sandbox, "elasticache")
+    group = elasticache.describe_replication_groups(ReplicationGroupId=name)["ReplicationGroups"][0]
+    elasticache.remove_tags_from_resource(ResourceName=group["ARN"], TagKeys=["Owner"])
+    secrets = client(sandbox, "secretsmanager")
+    value = json.loads(secrets.get_secret_value(SecretId=name + "/redis")["SecretString"])
+    secrets.put_secret_value(SecretId=name + "/redis", SecretString=json.dumps(dict(value, host="elsewhere.example")))
+    return value
+
+
+def test_drift_on_every_kind_of_resource_is_found_and_put_right(sandbox, built, front):
+    """Settings changed behind the role's back: the read finds each, only those tasks run, and the run restores them."""
+    name = built.name
+    outputs = json.loads(built.outputs.read_text())
+    redis_secret = drift(sandbox, name, outputs)
+    planned = built(check=True)
+    assert planned.rc == 0, messages(planned)
+    differences = planned.task_result("loyalty.platform.aws_infra : Read the environment")["differences"]
+    assert set(differences) == {"vpc", "public_subnet 10.20.102.0/24", "public_route_table", "db_security_group", "eks_log_group",
+                                "eks_node_role", "flow_log_policy", "nodegroup", "eks_logging", "database", "redis", "redis_secret"}, differences
+    assert "secret value" in differences["redis_secret"] and redis_secret["auth_token"] not in planned.stdout
+
+    fixed = built()
+    assert fixed.rc == 0, messages(fixed)
+    assert infracheck.present(name, str(built.outputs)) == []
+    ec2, eks = client(sandbox, "ec2"), client(sandbox, "eks")
+    assert ec2.describe_vpcs(VpcIds=[outputs["vpc_id"]])["Vpcs"][0]["Tags"] and {"Key": "Owner", "Value": "platform-team"} in \
+        ec2.describe_vpcs(VpcIds=[outputs["vpc_id"]])["Vpcs"][0]["Tags"]
+    assert ec2.describe_vpc_attribute(VpcId=outputs["vpc_id"], Attribute="enableDnsHostnames")["EnableDnsHostnames"]["Value"] is True
+    assert ec2.describe_subnets(SubnetIds=[outputs["public_subnet_ids"][1]])["Subnets"][0]["MapPublicIpOnLaunch"] is True
+    public = ec2.describe_route_tables(Filters=[{"Name": "tag:Name", "Values": [name + "-public"]}])["RouteTables"][0]
+    assert any(route.get("DestinationCidrBlock") == "0.0.0.0/0" and route.get("GatewayId", "").startswith("igw-") for route in public["Routes"])
+    rules = ec2.describe_security_groups(GroupIds=[outputs["database_security_group_id"]])["SecurityGroups"][0]["IpPermissions"]
+    assert not any(rule.get("IpRanges") for rule in rules), rules
+    assert client(sandbox, "logs").describe_log_groups(logGroupNamePrefix="/aws/eks/%s/cluster" % name)["logGroups"][0]["retentionInDays"] == 14
+    attached = client(sandbox, "iam").list_attached_role_policies(RoleName=name + "-eks-nodes")["AttachedPolicies"]
+    assert "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy" in [policy["PolicyArn"] for policy in attached]
+    policy = client(sandbox, "iam").get_role_policy(RoleName=name + "-vpc-flow-logs", PolicyName="deliver-flow-logs")["PolicyDocument"]
+    assert policy["Statement"][0]["Resource"].endswith(":log-group:/aws/vpc/%s/flow-logs:*" % name), policy
+    group = eks.describe_nodegroup(clusterName=name, nodegroupName=name + "-main")["nodegroup"]
+    assert group["scalingConfig"] == {"minSize": 1, "maxSize": 3, "desiredSize": 2}
+    assert "audit" in [kind for setup in eks.describe_cluster(name=name)["cluster"]["logging"]["clusterLogging"] if setup["enabled"]
+                       for kind in setup["types"]]
+    assert client(sandbox, "rds").describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]["BackupRetentionPeriod"] == 1
+    elasticache = client(sandbox, "elasticache")
+    arn = elasticache.describe_replication_groups(ReplicationGroupId=name)["ReplicationGroups"][0]["ARN"]
+    assert {"Key": "Owner", "Value": "platform-team"} in elasticache.list_tags_for_resource(ResourceName=arn)["TagList"]
+    secret = json.loads(client(sandbox, "secretsmanager").get_secret_value(SecretId=name + "/redis")["SecretString"])
+    assert secret == redis_secret
+
+    front.reset_stats()
+    again = built()
+    assert again.rc == 0 and again.changed() == 0, messages(again)
+    assert writes(front.stats()) == {}
 
 
 def test_a_protected_database_stops_the_teardown_before_anything_is_deleted(sandbox, built, front):

@@ -980,3 +980,25 @@ def test_a_cache_subnet_group_is_deleted_once_no_cluster_uses_it(aws, network, c
     with pytest.raises(botocore.exceptions.ClientError) as missing:
         elasticache.delete_cache_subnet_group(CacheSubnetGroupName=cache_subnets)
     assert error_code(missing) == "CacheSubnetGroupNotFoundFault"
+
+
+# ---- CloudWatch Logs ----------------------------------------------------------------------------------------------------
+
+
+def test_log_groups_are_found_by_a_name_pattern(aws):
+    """DescribeLogGroups with logGroupNamePattern answers only the groups whose name contains it (case-sensitive), a page
+    at a time, and refuses it together with logGroupNamePrefix. moto 5.2 ignores the pattern and answers every group."""
+    logs = aws("logs")
+    env, other = unique("env"), unique("env")
+    names = ["/aws/vpc/%s/flow-logs" % env, "/aws/eks/%s/cluster" % env, "/aws/elasticache/%s/slow-log" % env]
+    for name in names + ["/aws/vpc/%s/flow-logs" % other, "/aws/eks/%s/cluster" % env.upper()]:
+        logs.create_log_group(logGroupName=name)
+    found = logs.describe_log_groups(logGroupNamePattern=env)["logGroups"]
+    assert sorted(group["logGroupName"] for group in found) == sorted(names)
+    first = logs.describe_log_groups(logGroupNamePattern=env, limit=2)
+    second = logs.describe_log_groups(logGroupNamePattern=env, limit=2, nextToken=first["nextToken"])
+    assert [g["logGroupName"] for g in first["logGroups"] + second["logGroups"]] == sorted(names) and "nextToken" not in second
+    with pytest.raises(botocore.exceptions.ClientError) as excinfo:
+        logs.describe_log_groups(logGroupNamePattern=env, logGroupNamePrefix="/aws/")
+    assert error_code(excinfo) == "InvalidParameterException"
+    assert len(logs.describe_log_groups(logGroupNamePrefix="/aws/eks/%s" % env)["logGroups"]) == 1

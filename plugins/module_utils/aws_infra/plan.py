@@ -6,7 +6,8 @@
 
 A resource is "create" when its task would change it and its result names no existing resource (no id), or when
 the task was skipped because its parent does not exist yet; "change" when the task would change a resource that
-exists; otherwise "no change". A loop's items are one resource each.
+exists; otherwise "no change", as is a resource whose task was skipped because the read before the tasks found it
+as wanted. A loop's items are one resource each.
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ def exists(result):
     return any(_found(result, path) for path in ID_PATHS)
 
 
-def action(result):
+def action(result, in_sync=False):
+    if result.get("skipped") and in_sync:
+        return "no change"
     if result.get("skipped"):
         return "create" if result.get("false_condition") or result.get("skip_reason") else "no change"
     if result.get("changed"):
@@ -70,7 +73,10 @@ MARKS = {"create": "+", "change": "~", "no change": " "}
 
 
 def plan(entries):
-    """(lines, counts) for [{"what": ..., "result": ...}, ...]; a loop result gives one line per item."""
+    """(lines, counts) for [{"what": ..., "result": ..., "in_sync": ...}, ...]; a loop result gives one line per item.
+
+    ``in_sync`` (a bool, or for a loop one per item) says the read before the tasks found the resource as wanted, so
+    its skipped task is "no change"."""
     lines = []
     counts = {"create": 0, "change": 0, "no change": 0}
     for entry in entries:
@@ -79,8 +85,10 @@ def plan(entries):
         if items is not None and not items:
             items = None
             result = {"skipped": True, "skip_reason": "no items yet"}
-        for item in items if items is not None else [result]:
-            kind = action(item)
+        flags = entry.get("in_sync")
+        flags = list(flags) if isinstance(flags, (list, tuple)) else [bool(flags)] * len(items if items is not None else [result])
+        for index, item in enumerate(items if items is not None else [result]):
+            kind = action(item, index < len(flags) and flags[index] is True)
             counts[kind] += 1
             label = entry["what"]
             if items is not None:

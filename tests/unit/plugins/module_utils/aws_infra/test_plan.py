@@ -33,3 +33,16 @@ def test_a_result_that_never_ran_is_planned_as_created_with_its_parent():
     lines, counts = plan([{"what": "NAT gateway", "result": None}, {"what": "route", "result": {"results": []}}])
     assert counts == {"create": 2, "change": 0, "no change": 0}
     assert lines[0].startswith("+ create")
+
+
+def test_a_task_skipped_because_its_resource_is_in_sync_is_no_change():
+    skipped = {"skipped": True, "false_condition": "not _aws_infra_in_sync.vpc"}
+    lines, counts = plan([
+        {"what": "VPC", "result": skipped, "in_sync": True},
+        {"what": "subnet", "result": {"results": [dict(skipped, item=["10.0.1.0/24", "a"]), dict(skipped, item=["10.0.2.0/24", "b"])]},
+         "in_sync": [True, False]},
+        {"what": "IGW", "result": skipped, "in_sync": False},
+    ])
+    assert lines == ["  no change VPC", "  no change subnet 10.0.1.0/24 a", "+ create    subnet 10.0.2.0/24 b", "+ create    IGW",
+                     "Plan: 2 to create, 0 to change, 2 unchanged."]
+    assert counts == {"create": 2, "change": 0, "no change": 2}
