@@ -112,6 +112,26 @@ def test_check_mode_plans_a_new_environment_and_writes_nothing(sandbox, fresh, f
     assert not fresh.outputs.exists()
 
 
+def test_the_master_password_can_come_from_secrets_manager(sandbox, fresh, front):
+    """aws_infra_db_master_password_secret: read once before the checks, checked like the vault's, never shown."""
+    secrets = client(sandbox, "secretsmanager")
+    tag = uuid.uuid4().hex[:8]
+    password = "Sm-%s-Passw0rd" % tag
+    secrets.create_secret(Name="it-master-" + tag, SecretString=json.dumps({"username": "loyalty_admin", "password": password}))
+    secrets.create_secret(Name="it-short-" + tag, SecretString="Ab1-" + tag[:2])
+    front.reset_stats()
+    planned = fresh(check=True, aws_infra_db_master_password_secret="it-master-" + tag, vault_loyalty_db_master_password="")
+    assert planned.rc == 0, messages(planned)
+    assert password not in planned.stdout + planned.stderr
+    for secret_id, words in (("it-short-" + tag, "has 6 characters; RDS takes 8 to 128"), ("it-missing-" + tag, "is empty or missing")):
+        refused = fresh(aws_infra_db_master_password_secret=secret_id)
+        assert refused.rc != 0
+        text = messages(refused)
+        assert "aws_infra_db_master_password " + words in text and "Secrets Manager secret " + secret_id in text, text
+    assert writes(front.stats()) == {}, "a write happened"
+    assert not client(sandbox, "ec2").describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [fresh.name]}])["Vpcs"]
+
+
 def test_a_second_run_changes_nothing_and_every_setting_reads_back(sandbox, built, front):
     first = built.first
     assert first.rc == 0, messages(first)

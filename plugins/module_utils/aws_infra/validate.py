@@ -18,6 +18,7 @@ from ansible_collections.loyalty.platform.plugins.module_utils.elasticache.valid
 # RDS: "The password for the master user can include any printable ASCII character except /, ', ", @, or a space"
 # (8 to 128 characters for PostgreSQL). ElastiCache's AUTH token rule is the replication group module's.
 DB_PASSWORD_FORBIDDEN = "/'\"@ "
+SECRETS_MANAGER = "secretsmanager:"
 AZ_PATTERN = re.compile(r"^([a-z]{2}(-gov)?-[a-z]+-\d)[a-z]$")
 
 
@@ -33,6 +34,12 @@ class Problems:
         self.messages.append("%s %s (set it in %s)" % (variable, text, self.where))
 
     def add_secret(self, variable, source, text):
+        if source.startswith(SECRETS_MANAGER):
+            # "secretsmanager:<option>:<secret id>": the value came from Secrets Manager, not from the vault.
+            _kind, option, secret_id = source.split(":", 2)
+            self.messages.append("%s %s: it is read from the Secrets Manager secret %s (%s in %s); store a valid value there "
+                                 "(aws secretsmanager put-secret-value --secret-id %s ...)" % (variable, text, secret_id, option, self.where, secret_id))
+            return
         self.messages.append("%s %s: set %s in %s with `ansible-vault edit %s`" % (variable, text, source, self.vault_file, self.vault_file))
 
 
