@@ -10,6 +10,7 @@ import pytest
 from botocore.config import Config
 
 import infracheck
+from motofix.control import MotoFix
 from s3front.control import S3Front
 
 REGION = "us-west-2"
@@ -54,11 +55,28 @@ def fresh(run_playbook, tmp_path):
     return runner(run_playbook, tmp_path / "infra-outputs.json")
 
 
+# How long what is slow on AWS stays pending in the sandbox (motofix's pending control) while the role builds and
+# tears down the shared environment: every wait of the role is then exercised.
+PENDING_SECONDS = 4
+
+
 @pytest.fixture(scope="module")
-def built(run_playbook, tmp_path_factory):
-    """One environment, built once for the tests below and torn down at the end (by the teardown test, else here)."""
+def built(sandbox, run_playbook, tmp_path_factory):
+    """One environment, built once for the tests below and torn down at the end (by the teardown test, else here).
+
+    It is built the way AWS builds: new EKS clusters and node groups stay CREATING, replication groups and NAT gateways
+    pending, for a few seconds, so nothing may be used before it is available. (RDS is left out: its module's waiter
+    polls every 30 s, which would only add time; the module's own tests wait for it.)"""
+    control = MotoFix.from_env(sandbox)
     run = runner(run_playbook, tmp_path_factory.mktemp("infra") / "infra-outputs.json")
-    run.first = run()
+    for service in ("eks", "elasticache", "ec2"):
+        control.set_pending(service, PENDING_SECONDS, ["create"])
+    try:
+        run.first = run()
+        run.still_pending = control.waiting()
+    finally:
+        control.clear()
+        control.settle()
     run.torn_down = False
     yield run
     if not run.torn_down:
@@ -136,6 +154,7 @@ def test_a_second_run_changes_nothing_and_every_setting_reads_back(sandbox, buil
     first = built.first
     assert first.rc == 0, messages(first)
     assert first.changed() > 0
+    assert built.still_pending == 0, "the first run ended with resources still pending"
     front.reset_stats()
     second = built()
     assert second.rc == 0, messages(second)
@@ -263,10 +282,20 @@ def test_a_protected_database_stops_the_teardown_before_anything_is_deleted(sand
 
 
 def test_teardown_removes_everything_and_a_second_one_changes_nothing(sandbox, built):
+    """In reverse order, each deletion waited for: replication groups and NAT gateways stay deleting a few seconds, and
+    their subnet groups, subnets and addresses cannot go before they are gone."""
     vpc_id = json.loads(built.outputs.read_text())["vpc_id"]
-    result = built(state="absent")
-    built.torn_down = True
-    assert result.rc == 0, messages(result)
+    control = MotoFix.from_env(sandbox)
+    for service in ("elasticache", "ec2"):
+        control.set_pending(service, PENDING_SECONDS, ["delete"])
+    try:
+        result = built(state="absent")
+        built.torn_down = True
+        assert result.rc == 0, messages(result)
+        assert control.waiting() == 0, "the teardown ended with deletions still pending"
+    finally:
+        control.clear()
+        control.settle()
     assert not client(sandbox, "ec2").describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Vpcs"]
     assert infracheck.absent(built.name) == []
     assert not built.outputs.exists()
