@@ -10,7 +10,7 @@ short_description: A readable plan (create, change, no change per resource) from
 version_added: 0.3.0
 description:
   - Takes a list of C(what) (a label), C(result) (a registered task result) and optionally C(in_sync) (a bool, or one per
-    loop item: the resource was found as wanted, so its skipped task is no change) and returns one line per resource,
+    loop item; true when the resource was found as wanted, so its skipped task is no change) and returns one line per resource,
     C(+ create), C(~ change) (with the changed fields when the module reports them) or C(no change), then a count.
   - A resource is planned as created when its task would change it and its result names no existing resource, or when
     the task was skipped because its parent does not exist yet. A loop's items are one resource each.

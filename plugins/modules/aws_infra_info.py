@@ -29,7 +29,6 @@ extends_documentation_fragment:
   - amazon.aws.region.modules
   - amazon.aws.boto3
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.info_module
 attributes:
   check_mode:
     support: full
@@ -46,7 +45,7 @@ options:
     required: true
   secret_values:
     description:
-      - The secret part (a mapping: a password, a token) of the value of each Secrets Manager entry in O(wanted), by the
+      - The secret part (a mapping with a password or a token) of the value of each Secrets Manager entry in O(wanted), by the
         same key; the entry's C(value) in O(wanted) holds the rest, and its C(host_of) names the endpoint put in C(host).
       - Compared with the stored value; never returned or logged. Ansible masks a no_log value wherever it appears in the
         result, so only the secret parts belong here, never a port or a name.
