@@ -401,6 +401,14 @@ def read_security_groups(reader, wanted, seen, vpc_id):
         seen.note(key, found)
 
 
+def subnet_group_differences(group, description, item, subnets):
+    """An RDS or ElastiCache subnet group's description and subnets against the task's."""
+    found = []
+    compare(found, "description", description, item["subnet_group_description"])
+    compare(found, "subnets", sorted(subnet["SubnetIdentifier"] for subnet in group.get("Subnets") or []), subnets)
+    return found
+
+
 def read_database(reader, wanted, seen):
     item = wanted["database"]
     answer = reader.call("rds", "describe_db_instances", missing_ok=True, DBInstanceIdentifier=item["identifier"])
@@ -414,9 +422,7 @@ def read_database(reader, wanted, seen):
     if subnet_group is None:
         seen.note("db_subnet_group", [MISSING])
     else:
-        found = []
-        compare(found, "description", subnet_group.get("DBSubnetGroupDescription"), item["subnet_group_description"])
-        compare(found, "subnets", sorted(subnet["SubnetIdentifier"] for subnet in subnet_group.get("Subnets") or []), subnets)
+        found = subnet_group_differences(subnet_group, subnet_group.get("DBSubnetGroupDescription"), item, subnets)
         arn = subnet_group.get("DBSubnetGroupArn")
         tags = boto3_tag_list_to_ansible_dict(reader.call("rds", "list_tags_for_resource", ResourceName=arn).get("TagList") or []) if arn else {}
         found += tag_differences(tags, wanted["tags"])
@@ -491,11 +497,8 @@ def read_cache(reader, wanted, seen):
     if subnet_group is None:
         seen.note("redis_subnet_group", [MISSING])
     else:
-        found = []
-        compare(found, "description", subnet_group.get("CacheSubnetGroupDescription"), item["subnet_group_description"])
-        compare(found, "subnets", sorted(subnet["SubnetIdentifier"] for subnet in subnet_group.get("Subnets") or []),
-                sorted(private_ids.get(cidr) or "(missing)" for cidr in item["subnet_cidrs"]))
-        seen.note("redis_subnet_group", found)
+        subnets = sorted(private_ids.get(cidr) or "(missing)" for cidr in item["subnet_cidrs"])
+        seen.note("redis_subnet_group", subnet_group_differences(subnet_group, subnet_group.get("CacheSubnetGroupDescription"), item, subnets))
     observed = rg.observe(_CacheApi(reader), item["params"]["replication_group_id"].lower())
     if observed is None:
         seen.note("redis", [MISSING])
