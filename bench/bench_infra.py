@@ -1,5 +1,6 @@
 """playbooks/infra.yml against the sandbox's moto: wall time and AWS requests of a first run (everything created)
-and a second, no-op run, on a fresh environment name.
+and a second, no-op run, on a fresh environment name; the same for the production layout of the network (three
+zones, a NAT gateway per zone) at the local sizes.
 
 Requests are counted by the sandbox's AWS front, by operation. The no-op run's targets: at most one describe per
 resource (the plan's resource count), no write at all, under 15 s; printed, never asserted. The headline ratio is
@@ -20,11 +21,21 @@ from s3front.control import S3Front  # noqa: E402  pylint: disable=wrong-import-
 READS = ("Describe", "List", "Get", "Head", "BatchGet")
 
 
-def run(ctx):
-    front = S3Front(ctx.sandbox["SANDBOX_AWS_FRONT_URL"])
+# The production layout of the network (three zones, a NAT gateway and a private route table per zone) with the local
+# environment's sizes: the same read, more resources.
+PRODUCTION_SHAPED = {
+    "aws_infra_availability_zones": ["us-west-2a", "us-west-2b", "us-west-2c"],
+    "aws_infra_private_subnet_cidrs": ["10.20.1.0/24", "10.20.2.0/24", "10.20.3.0/24"],
+    "aws_infra_public_subnet_cidrs": ["10.20.101.0/24", "10.20.102.0/24", "10.20.103.0/24"],
+    "aws_infra_nat_gateway_per_az": True,
+}
+
+
+def measure(ctx, front, extra=None):
+    """First run, no-op run, plan and teardown of a new environment; its figures."""
     project = "bench%s" % uuid.uuid4().hex[:6]
     outputs = "/tmp/%s-infra-outputs.json" % project
-    args = ["-e", json.dumps({"loyalty_project": project, "aws_infra_outputs_file": outputs})]
+    args = ["-e", json.dumps(dict({"loyalty_project": project, "aws_infra_outputs_file": outputs}, **(extra or {})))]
     figures = {"environment": project + "-local"}
     try:
         for name in ("first", "noop"):
@@ -45,6 +56,15 @@ def run(ctx):
     finally:
         seconds, _out = run_playbook(ctx, "playbooks/infra.yml", args + ["-e", "state=absent"])
         figures["teardown_seconds"] = round(seconds, 1)
+    return figures
+
+
+def run(ctx):
+    front = S3Front(ctx.sandbox["SANDBOX_AWS_FRONT_URL"])
+    figures = measure(ctx, front)
+    shaped = measure(ctx, front, PRODUCTION_SHAPED)
+    figures["production_shaped"] = {key: shaped[key] for key in ("resources", "first_seconds", "noop_seconds", "noop_reads", "noop_writes",
+                                                                  "noop_reads_per_resource", "teardown_seconds")}
     figures.update({"baseline": figures["first_seconds"], "ours": figures["noop_seconds"],
                     "ratio": round(figures["noop_seconds"] / figures["first_seconds"], 3)})
     return figures
