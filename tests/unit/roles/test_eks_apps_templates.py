@@ -76,6 +76,7 @@ def make_env():
     env.filters["ansible.builtin.from_json"] = json.loads
     env.tests["changed"] = lambda result: bool(result.get("changed"))
     env.tests["ansible.builtin.match"] = lambda value, pattern: re.match(pattern, str(value)) is not None
+    env.tests["ansible.builtin.search"] = lambda value, pattern: re.search(pattern, str(value)) is not None
     env.globals["lookup"] = _lookup
     return env
 
@@ -450,15 +451,47 @@ def preflight_problems(environment, **overrides):
     return out["problems"]
 
 
+# What a production user sets in place of the guide's certificate/xxx.
+CERTIFICATE = {"eks_apps_ingress_certificate_arn": "arn:aws:acm:us-west-2:123456789012:certificate/0b5c7e2a-3f1d-4c6e-9a8b-1d2e3f4a5b6c"}
+
+
 @pytest.mark.parametrize("environment", ["production", "staging", "local"])
 def test_every_environment_passes_the_preflight(environment):
-    assert preflight_problems(environment) == []
+    assert preflight_problems(environment, **(CERTIFICATE if environment == "production" else {})) == []
+
+
+def test_production_refuses_the_guide_s_placeholders_and_open_egress():
+    """As shipped, the production inventory holds the guide's certificate/xxx: refused until it is a real ARN. So are the
+    guide's cluster-xxxxx hosts and an egress open to the internet, unless that is asked for."""
+    where = "inventories/production/group_vars/all/eks_apps.yml"
+    shipped = preflight_problems("production")
+    assert len(shipped) == 1 and shipped[0].startswith('eks_apps_ingress_certificate_arn is "arn:aws:acm:us-west-2:123456789012:certificate/xxx"')
+    assert "api.loyalty-system.com" in shipped[0] and where in shipped[0]
+    database = dict(variables("production")["eks_apps_database"], host="loyalty-db.cluster-xxxxx.us-west-2.rds.amazonaws.com")
+    redis = dict(variables("production")["eks_apps_redis"], host="loyalty-redis.xxxxx.cache.amazonaws.com")
+    problems = preflight_problems("production", eks_apps_database=database, eks_apps_redis=redis,
+                                  eks_apps_network_policy_egress_cidrs=["10.0.0.0/16", "0.0.0.0/0"], **CERTIFICATE)
+    assert [p.split(" is ")[0].split(" holds ")[0] for p in problems] == [
+        "eks_apps_network_policy_egress_cidrs", "eks_apps_database.host", "eks_apps_redis.host"], problems
+    assert "holds 0.0.0.0/0, wider than a /8" in problems[0] and "eks_apps_network_policy_allow_wide_egress: true" in problems[0]
+    assert "the guide's placeholder" in problems[1] and all(where in p for p in problems)
+    assert preflight_problems("production", eks_apps_network_policy_egress_cidrs=["0.0.0.0/0"], eks_apps_network_policy_allow_wide_egress=True,
+                              **CERTIFICATE) == []
+    # Elsewhere the same values are the environment's business.
+    assert preflight_problems("staging", eks_apps_network_policy_egress_cidrs=["0.0.0.0/0"]) == []
+
+
+def test_the_egress_default_is_the_vpc_cidr():
+    default = _load(os.path.join(ROLE, "defaults", "main.yml"))["eks_apps_network_policy_egress_cidrs"]
+    assert str(_resolve(default, {"aws_infra_vpc_cidr": "10.42.0.0/16"})) == str(["10.42.0.0/16"])
+    assert str(_resolve(default, {})) == "[]"
 
 
 @pytest.mark.parametrize("environment", ["production", "staging"])
 def test_without_infra_outputs_the_hosts_are_empty_and_the_preflight_says_where_they_come_from(environment, tmp_path):
     """No infra.yml run yet (no fact, no artifacts/infra-outputs.json): no placeholder host, a message instead."""
-    problems = preflight_problems(environment, aws_infra_outputs=jinja2.Undefined(), inventory_dir=str(tmp_path))
+    problems = preflight_problems(environment, aws_infra_outputs=jinja2.Undefined(), inventory_dir=str(tmp_path),
+                                  **(CERTIFICATE if environment == "production" else {}))
     assert [p.split()[0] for p in problems] == ["eks_apps_database.host", "eks_apps_redis.host"]
     assert all("playbooks/infra.yml" in p and "inventories/%s/group_vars/all/eks_apps.yml" % environment in p for p in problems)
 
@@ -515,6 +548,6 @@ def test_each_preflight_problem_alone(overrides, fragment):
 
 def test_the_vault_and_tags_of_absent_services_are_not_required():
     services = [{"name": "user-service", "state": "absent", "image_tag": ""}]
-    assert preflight_problems("production", eks_apps_services=services, vault_loyalty_jwt_secret="") == []
+    assert preflight_problems("production", eks_apps_services=services, vault_loyalty_jwt_secret="", **CERTIFICATE) == []
     assert preflight_problems("local", eks_apps_ingress_enabled=False, eks_apps_ingress_host="") == []
     assert preflight_problems("local", eks_apps_network_policy_enabled=False, eks_apps_network_policy_egress_cidrs=[]) == []
