@@ -290,6 +290,14 @@ def test_color_names_labels_and_selectors():
     assert "color" not in find(objects, "ServiceAccount", "admin-service")["metadata"]["labels"]
 
 
+@pytest.mark.parametrize("environment", ["production", "staging", "local"])
+def test_services_listen_on_the_guide_s_8080(environment):
+    """The guide's Prometheus job scrapes <service>:8080, and service-to-service URLs written from it use the same."""
+    objects = render_all(environment)["objects"]
+    ports = [obj["spec"]["ports"] for obj in objects if obj["kind"] == "Service"]
+    assert ports and all(port == [{"name": "http", "port": 8080, "targetPort": "http", "protocol": "TCP"}] for port in ports), ports
+
+
 def test_existing_service_is_never_rendered_again():
     objects = render_all("local", live_services=["user-service", "unrelated"])["objects"]
     services = [obj["metadata"]["name"] for obj in objects if obj["kind"] == "Service"]
