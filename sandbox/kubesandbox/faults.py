@@ -183,6 +183,7 @@ class Stats:
     def __init__(self):
         self._lock = threading.Lock()
         self._by_verb = {}
+        self._lists = {}
         self._dry_run = 0
         self.reset()
 
@@ -190,17 +191,20 @@ class Stats:
         """Zero every counter."""
         with self._lock:
             self._by_verb = {verb: 0 for verb in BASE_VERBS}
+            self._lists = {}
             self._dry_run = 0
 
-    def count(self, verb, dry_run=False):
-        """Record one request."""
+    def count(self, verb, dry_run=False, listed=None):
+        """Record one request; ``listed`` names what a list asked for ("<resource> <labelSelector>", or "<resource> (all)")."""
         with self._lock:
             self._by_verb[verb] = self._by_verb.get(verb, 0) + 1
             if dry_run:
                 self._dry_run += 1
+            if listed:
+                self._lists[listed] = self._lists.get(listed, 0) + 1
 
     def snapshot(self):
-        """The counters: requests, by_verb, writes, dry_run."""
+        """The counters: requests, by_verb, writes, dry_run, lists."""
         with self._lock:
             by_verb = dict(self._by_verb)
             return {
@@ -208,6 +212,8 @@ class Stats:
                 "by_verb": by_verb,
                 "writes": sum(by_verb.get(v, 0) for v in WRITE_VERBS),
                 "dry_run": self._dry_run,
+                # Which lists were asked for, and with which label selector: what a client reads.
+                "lists": dict(self._lists),
             }
 
 

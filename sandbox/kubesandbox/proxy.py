@@ -2,7 +2,7 @@
 
 Tests, playbooks and benchmarks reach the API server through it (their kubeconfig names it);
 the control-plane components talk to the API server directly. It forwards every request and
-its bearer token unchanged, counts requests by verb, and injects the write failures and latency
+its bearer token unchanged, counts requests by verb (and lists by resource and label selector), and injects the write failures and latency
 of kubesandbox.faults. Its /_sandbox endpoint (same token as the cluster admin) drives them.
 """
 
@@ -100,7 +100,10 @@ class ProxyHandler(BaseHTTPRequestHandler):
         query = urllib.parse.parse_qs(url.query)
         target = Target(self.command, url.path, query)
         dry_run = "dryRun" in query
-        sandbox.stats.count(target.verb, dry_run)
+        listed = None
+        if target.verb == "list" and target.resource:
+            listed = "%s %s" % (target.resource, query.get("labelSelector", ["(all)"])[0])
+        sandbox.stats.count(target.verb, dry_run, listed)
         delay = sandbox.faults.latency_ms(target.resource, target.namespace, target.verb)
         if delay:
             time.sleep(delay / 1000.0)

@@ -302,6 +302,27 @@ def test_the_hpa_decision_is_kept(apps, kube_client, namespace, kube_sandbox):
     assert get(kube_client, "apps/v1", "Deployment", namespace, "user-service-blue").spec.replicas == 2
 
 
+def test_only_the_role_s_own_objects_are_read(apps, kube_client, namespace, kube_sandbox):
+    """Another application's Secret and ConfigMap in the namespace: the run lists every kind by the role's managed-by
+    label (Services apart, whose names count whoever made them), so they are never read, and it leaves them alone."""
+    assert_ok(apps())
+    secrets = kube_client.resources.get(api_version="v1", kind="Secret")
+    secrets.create(body={"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "other-app-credentials", "namespace": namespace},
+                         "stringData": {"token": "not-ours-" + uuid.uuid4().hex}})
+    kube_client.resources.get(api_version="v1", kind="ConfigMap").create(body={
+        "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "other-app", "namespace": namespace}, "data": {"a": "b"}})
+    kube_sandbox.reset_stats()
+    again = apps()
+    assert_ok(again)
+    assert again.changed() == 0
+    lists = kube_sandbox.stats()["lists"]
+    owned = "app.kubernetes.io/managed-by=loyalty.platform.eks_apps"
+    assert lists.get("secrets " + owned) == 1 and lists.get("configmaps " + owned) == 1, lists
+    unfiltered = sorted(key.split()[0] for key in lists if key.endswith("(all)"))
+    assert unfiltered == ["services"], lists
+    assert secrets.get(name="other-app-credentials", namespace=namespace).data["token"]
+
+
 def test_secret_values_never_appear_in_the_output(apps, kube_client, namespace):
     token = uuid.uuid4().hex[:12]
     secrets = {

@@ -84,14 +84,18 @@ def test_listeners_hear_every_change():
     assert len(calls) == 4
 
 
-def test_stats_count_writes_and_dry_runs():
+def test_stats_count_writes_dry_runs_and_what_lists_asked_for():
     stats = Stats()
     for verb, dry in (("get", False), ("patch", True), ("create", False), ("discovery", False)):
         stats.count(verb, dry)
+    stats.count("list", False, "secrets app.kubernetes.io/managed-by=x")
+    stats.count("list", False, "secrets (all)")
+    stats.count("list", False, "secrets (all)")
     snapshot = stats.snapshot()
-    assert snapshot["requests"] == 4 and snapshot["writes"] == 2 and snapshot["dry_run"] == 1
+    assert snapshot["requests"] == 7 and snapshot["writes"] == 2 and snapshot["dry_run"] == 1
+    assert snapshot["lists"] == {"secrets app.kubernetes.io/managed-by=x": 1, "secrets (all)": 2}
     stats.reset()
-    assert stats.snapshot()["requests"] == 0
+    assert stats.snapshot()["requests"] == 0 and stats.snapshot()["lists"] == {}
 
 
 def test_resource_names():
