@@ -58,8 +58,10 @@ sandbox-status: venv
 yamllint: venv
 	$(BIN)/yamllint --strict .
 
+# ansible-lint puts $ANSIBLE_HOME/collections (~/.ansible/collections) first on the collections path: a copy of this
+# collection installed there earlier would shadow the working tree, so lint runs with a home of its own.
 ansible-lint: venv
-	$(BIN)/ansible-lint --offline --profile production --strict
+	ANSIBLE_HOME=$(SANDBOX)/lint-ansible-home $(BIN)/ansible-lint --offline --profile production --strict
 
 lint: yamllint ansible-lint
 
