@@ -127,6 +127,9 @@ def read_subnets(reader, wanted, seen, vpc_id):
             compare(found, "availability zone", subnet.get("AvailabilityZone"), item["zone"])
             compare(found, "public IPs on launch", bool(subnet.get("MapPublicIpOnLaunch")), tier == "public")
             compare(found, "IPv6 addresses on creation", bool(subnet.get("AssignIpv6AddressOnCreation")), False)
+            # The task sets no IPv6 CIDR, and ec2_vpc_subnet disassociates one it finds.
+            compare(found, "IPv6 CIDR blocks", [block.get("Ipv6CidrBlock") for block in subnet.get("Ipv6CidrBlockAssociationSet") or []
+                                                if (block.get("Ipv6CidrBlockState") or {}).get("State") in ("associated", "associating")], [])
             compare(found, "state", subnet.get("State"), "available")
             seen.note(key, found)
 
@@ -157,21 +160,25 @@ def read_nat_gateways(reader, wanted, seen, vpc_id):
         gateway = sorted(mine, key=lambda gw: gw.get("State") != "available")[0]
         ids[item["zone"]] = gateway["NatGatewayId"]
         found = tag_differences(boto3_tag_list_to_ansible_dict(gateway.get("Tags") or []), item["tags"])
+        if len(mine) > 1:
+            # Which one the module would tag is AWS's order: let it decide.
+            found.append("%d NAT gateways in its subnet" % len(mine))
         compare(found, "state", gateway.get("State"), "available")
         seen.note(key, found)
 
 
 def route_differences(table, wanted_route, subnet_ids):
     found = []
-    # purge_routes keeps only the local route and propagated ones besides the task's.
+    # purge_routes deletes only routes made by CreateRoute with an IPv4 destination: the local route, propagated
+    # routes, and prefix-list (VPC endpoint) or IPv6 routes stay, so they are not the task's business here either.
     routes = [route for route in table.get("Routes") or []
-              if route.get("GatewayId") != "local" and route.get("Origin") != "EnableVgwRoutePropagation"]
+              if route.get("DestinationCidrBlock") and route.get("GatewayId") != "local" and route.get("Origin", "CreateRoute") == "CreateRoute"]
     have = [{key: route.get(key) for key in ("DestinationCidrBlock", "GatewayId", "NatGatewayId") if route.get(key)} for route in routes]
     compare(found, "routes", have, [wanted_route])
     if any(route.get("State") not in (None, "active") for route in routes):
-        found.append("a route is %s" % ", ".join(sorted({route.get("State") for route in routes if route.get("State") != "active"})))
+        found.append("a route is %s" % ", ".join(sorted({str(route.get("State")) for route in routes if route.get("State") != "active"})))
     associated = sorted(assoc["SubnetId"] for assoc in table.get("Associations") or [] if assoc.get("SubnetId") and not assoc.get("Main"))
-    compare(found, "associated subnets", associated, sorted(subnet_ids))
+    compare(found, "associated subnets", associated, sorted(subnet or "(missing)" for subnet in subnet_ids))
     return found
 
 
@@ -358,6 +365,7 @@ def read_nodegroup(reader, wanted, seen, subnets):
     compare(found, "subnets", sorted(group.get("subnets") or []), sorted(subnet for subnet in subnets if subnet))
     compare(found, "instance types", group.get("instanceTypes"), item["instance_types"])
     compare(found, "disk size", group.get("diskSize"), item["disk_size"])
+    compare(found, "AMI type", group.get("amiType"), item["ami_type"])
     compare(found, "scaling", group.get("scalingConfig"), {"minSize": item["min_size"], "maxSize": item["max_size"], "desiredSize": item["desired_size"]})
     compare(found, "update config", group.get("updateConfig"), {"maxUnavailable": item["max_unavailable"]})
     compare(found, "labels", group.get("labels") or {}, item["labels"])
@@ -409,6 +417,28 @@ def subnet_group_differences(group, description, item, subnets):
     return found
 
 
+def _version(text):
+    try:
+        return tuple(int(part) for part in str(text).split("."))
+    except ValueError:
+        return None
+
+
+def kept_storage(db, item):
+    """The storage to ask for: the inventory's, or more when storage autoscaling has grown it (RDS never shrinks)."""
+    current = (db.get("PendingModifiedValues") or {}).get("AllocatedStorage", db.get("AllocatedStorage"))
+    return max(item["allocated_storage"], current) if isinstance(current, int) else item["allocated_storage"]
+
+
+def kept_version(db, item):
+    """The engine version to ask for: the inventory's, or the running one when an automatic minor upgrade has moved it
+    past the inventory's within the same major version (RDS cannot go back)."""
+    current, wanted_version = _version(db.get("EngineVersion")), _version(item["engine_version"])
+    if db.get("AutoMinorVersionUpgrade") and current and wanted_version and current[0] == wanted_version[0] and current > wanted_version:
+        return db["EngineVersion"]
+    return item["engine_version"]
+
+
 def read_database(reader, wanted, seen):
     item = wanted["database"]
     answer = reader.call("rds", "describe_db_instances", missing_ok=True, DBInstanceIdentifier=item["identifier"])
@@ -416,7 +446,7 @@ def read_database(reader, wanted, seen):
     private_ids = seen.ids.get("private_subnet_ids", {})
     subnets = sorted(private_ids.get(cidr) or "(missing)" for cidr in item["subnet_cidrs"])
     subnet_group = instances[0].get("DBSubnetGroup") if instances else None
-    if subnet_group is None or subnet_group.get("DBSubnetGroupName") != item["identifier"]:
+    if subnet_group is None or subnet_group.get("DBSubnetGroupName") != item["identifier"] or not subnet_group.get("DBSubnetGroupArn"):
         answer = reader.call("rds", "describe_db_subnet_groups", missing_ok=True, DBSubnetGroupName=item["identifier"])
         subnet_group = ((answer or {}).get("DBSubnetGroups") or [None])[0]
     if subnet_group is None:
@@ -431,7 +461,9 @@ def read_database(reader, wanted, seen):
         seen.note("database", [MISSING])
         return
     db = instances[0]
-    seen.ids["database"] = {"address": (db.get("Endpoint") or {}).get("Address") or "", "port": (db.get("Endpoint") or {}).get("Port") or item["port"]}
+    storage, version = kept_storage(db, item), kept_version(db, item)
+    seen.ids["database"] = {"address": (db.get("Endpoint") or {}).get("Address") or "", "port": (db.get("Endpoint") or {}).get("Port") or item["port"],
+                            "allocated_storage": storage, "engine_version": version}
     found = []
     compare(found, "status", db.get("DBInstanceStatus"), "available")
     if db.get("PendingModifiedValues"):
@@ -452,8 +484,8 @@ def read_database(reader, wanted, seen):
         "auto_minor_version_upgrade": db.get("AutoMinorVersionUpgrade"),
     }
     want = {
-        "engine": "postgres", "engine_version": item["engine_version"], "instance_class": item["instance_class"],
-        "allocated_storage": item["allocated_storage"], "max_allocated_storage": item["max_allocated_storage"], "storage_type": "gp3",
+        "engine": "postgres", "engine_version": version, "instance_class": item["instance_class"],
+        "allocated_storage": storage, "max_allocated_storage": item["max_allocated_storage"], "storage_type": "gp3",
         "storage_encrypted": True, "db_name": item["db_name"], "username": item["username"], "port": item["port"],
         "publicly_accessible": False, "security_groups": [security_group or "(missing)"], "subnet_group": item["identifier"],
         "backup_retention": item["backup_retention"], "backup_window": item["backup_window"],
@@ -486,7 +518,14 @@ class _CacheApi:
         return ((answer or {}).get("CacheClusters") or [None])[0]
 
     def tags(self, arn):
-        return boto3_tag_list_to_ansible_dict(self.reader.call("elasticache", "list_tags_for_resource", ResourceName=arn).get("TagList") or [])
+        """None while ElastiCache refuses to list them (a group that is not available), as the module's reader says."""
+        try:
+            answer = self.reader.call("elasticache", "list_tags_for_resource", ResourceName=arn)
+        except AwsGapError as exc:
+            if exc.exception is not None and aws_error_code(exc.exception) == "InvalidReplicationGroupState":
+                return None
+            raise
+        return boto3_tag_list_to_ansible_dict(answer.get("TagList") or [])
 
 
 def read_cache(reader, wanted, seen):
@@ -506,8 +545,11 @@ def read_cache(reader, wanted, seen):
     result = rg.group_result(observed)
     seen.ids["redis"] = {"primary_endpoint": (result.get("primary_endpoint") or {}).get("address") or "",
                          "reader_endpoint": (result.get("reader_endpoint") or {}).get("address") or ""}
-    if observed.status != rg.AVAILABLE or observed.tags is None:
+    if observed.status != rg.AVAILABLE:
         seen.note("redis", ["status %s" % observed.status])
+        return
+    if observed.tags is None:
+        seen.note("redis", ["its tags cannot be read yet"])
         return
     params = dict(item["params"], security_group_ids=[seen.ids.get("security_group_ids", {}).get("redis_security_group") or "(missing)"])
     try:
@@ -550,11 +592,11 @@ def read_secrets(reader, wanted, secret_values, seen):
         wanted_value.update(secret_values.get(key) or {})
         if item.get("host_of"):
             wanted_value["host"] = hosts.get(item["host_of"], "")
-        try:
-            current_value = json.loads(values.get(name) or "null")
-        except ValueError:
-            current_value = None
-        if current_value != wanted_value:
+            if not wanted_value["host"]:
+                found.append("its host (the %s endpoint) does not exist yet" % item["host_of"])
+        # secretsmanager_secret compares the stored text with its json_secret as JSON text (json.dumps), key order
+        # included: so does this, or a value equal as data but written otherwise would be left for good.
+        if values.get(name) != json.dumps(wanted_value):
             found.append("secret value")  # never the values themselves
         seen.note(key, found)
 

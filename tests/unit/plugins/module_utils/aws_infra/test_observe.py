@@ -41,7 +41,8 @@ def wanted():
         "flow_log": {"role": "eks_cluster_role", "traffic_type": "ALL", "log_group_name": "/aws/eks/%s/cluster" % NAME,
                      "max_aggregation_interval": 60, "tags": dict(TAGS, Name=NAME)},
         "eks": {"name": NAME, "version": "1.34", "subnet_cidrs": ["10.1.1.0/24"], "log_types": ["api", "audit"]},
-        "nodegroup": {"name": NAME + "-main", "role": "eks_cluster_role", "instance_types": ["t3.large"], "disk_size": 50, "min_size": 1,
+        "nodegroup": {"name": NAME + "-main", "role": "eks_cluster_role", "instance_types": ["t3.large"], "disk_size": 50,
+                      "ami_type": "BOTTLEROCKET_x86_64", "min_size": 1,
                       "max_size": 3, "desired_size": 2, "max_unavailable": 1, "labels": {"NodeGroup": "main"}},
         "security_groups": {"db_security_group": {"name": NAME + "-rds", "port": 5432, "rule_description": "PostgreSQL from the EKS nodes",
                                                   "tags": dict(TAGS, Name=NAME + "-rds")},
@@ -101,6 +102,7 @@ def answers():
             "logging": {"clusterLogging": [{"types": ["api", "audit"], "enabled": True}]}}},
         ("eks", "describe_nodegroup"): {"nodegroup": {
             "status": "ACTIVE", "nodeRole": ROLE_ARN, "subnets": ["subnet-priv"], "instanceTypes": ["t3.large"], "diskSize": 50,
+            "amiType": "BOTTLEROCKET_x86_64",
             "scalingConfig": {"minSize": 1, "maxSize": 3, "desiredSize": 2}, "updateConfig": {"maxUnavailable": 1},
             "labels": {"NodeGroup": "main"}, "tags": dict(TAGS)}},
         ("ec2", "describe_security_groups"): {"SecurityGroups": [
@@ -135,7 +137,8 @@ def answers():
         ("secretsmanager", "list_secrets"): {"SecretList": [{"Name": NAME + "/database", "ARN": "arn:secret", "Description": "PostgreSQL",
                                                              "Tags": tag_list(TAGS)}]},
         ("secretsmanager", "batch_get_secret_value"): {"SecretValues": [
-            {"Name": NAME + "/database", "SecretString": json.dumps(dict(SECRET, port=5432, host="db.example"))}]},
+            # As secretsmanager_secret writes it: the task's keys in its order (value, secret part, host), json.dumps.
+            {"Name": NAME + "/database", "SecretString": json.dumps({"port": 5432, "password": SECRET["password"], "host": "db.example"})}]},
     }
 
 
@@ -169,7 +172,7 @@ def test_an_environment_as_wanted_is_in_sync_in_about_one_read_per_resource():
     assert len(result["in_sync"]) == 20
     assert len(calls) == result["reads"] == 23
     assert result["ids"]["public_subnet_ids"] == {"10.1.101.0/24": "subnet-pub"} and result["ids"]["nat_gateway_ids"] == {"us-west-2a": "nat-1"}
-    assert result["ids"]["database"] == {"address": "db.example", "port": 5432}
+    assert result["ids"]["database"] == {"address": "db.example", "port": 5432, "allocated_storage": 20, "engine_version": "15.12"}
     assert result["ids"]["redis"] == {"primary_endpoint": "master.redis", "reader_endpoint": "replica.redis"}
     assert result["ids"]["eks"]["cluster_security_group_id"] == "sg-eks"
 
@@ -263,3 +266,54 @@ def test_per_zone_entries_name_each_resource_after_its_zone():
         ("10.1.1.0/24", "us-west-2a", NAME + "-private-us-west-2a"), ("10.1.2.0/24", "us-west-2b", NAME + "-private-us-west-2b")]
     want["private_route_tables"]["nat_per_zone"] = False
     assert [t["nat_zone"] for t in expand(want)["private_route_tables"]] == ["us-west-2a", "us-west-2a"]
+
+
+def test_a_secret_equal_as_data_but_written_otherwise_is_out_of_sync():
+    """secretsmanager_secret compares the text: another key order would be rewritten, so its task must run."""
+    table = spoil((("secretsmanager", "batch_get_secret_value"), "SecretValues", 0, "SecretString"),
+                  json.dumps({"host": "db.example", "port": 5432, "password": SECRET["password"]}))
+    assert read(table)[0]["differences"] == {"db_secret": ["secret value"]}
+
+
+def test_a_secret_whose_host_does_not_exist_yet_is_out_of_sync():
+    table = answers()
+    table[("rds", "describe_db_instances")] = None
+    table[("rds", "describe_db_subnet_groups")] = {"DBSubnetGroups": [{"DBSubnetGroupDescription": "Private subnets", "DBSubnetGroupArn": "arn:subgrp",
+                                                                       "Subnets": [{"SubnetIdentifier": "subnet-priv"}]}]}
+    table[("secretsmanager", "batch_get_secret_value")] = {"SecretValues": [
+        {"Name": NAME + "/database", "SecretString": json.dumps({"port": 5432, "password": SECRET["password"], "host": ""})}]}
+    result = read(table)[0]
+    assert "its host (the database endpoint) does not exist yet" in result["differences"]["db_secret"]
+    assert result["in_sync"]["db_subnet_group"] is True and result["differences"]["database"] == ["does not exist"]
+
+
+def test_storage_grown_by_autoscaling_and_a_minor_upgrade_are_kept():
+    table = answers()
+    db = table[("rds", "describe_db_instances")]["DBInstances"][0]
+    db.update(AllocatedStorage=40, EngineVersion="15.13")
+    result = read(table)[0]
+    assert result["in_sync"]["database"] is True, result["differences"]
+    assert (result["ids"]["database"]["allocated_storage"], result["ids"]["database"]["engine_version"]) == (40, "15.13")
+    db.update(EngineVersion="16.1")
+    assert "engine_version" in " ".join(read(table)[0]["differences"]["database"])
+
+
+def test_ipv6_blocks_two_nat_gateways_and_an_unavailable_group_s_tags_are_out_of_sync():
+    table = answers()
+    table[("ec2", "describe_subnets")]["Subnets"][0]["Ipv6CidrBlockAssociationSet"] = [
+        {"Ipv6CidrBlock": "2600:1f14::/64", "Ipv6CidrBlockState": {"State": "associated"}}]
+    gateways = table[("ec2", "describe_nat_gateways")]["NatGateways"]
+    gateways.append(dict(gateways[0], NatGatewayId="nat-2"))
+    table[("elasticache", "list_tags_for_resource")] = botocore.exceptions.ClientError(
+        {"Error": {"Code": "InvalidReplicationGroupState", "Message": "not available"}}, "ListTagsForResource")
+    result = read(table)[0]
+    assert "IPv6 CIDR blocks" in " ".join(result["differences"]["public_subnet 10.1.101.0/24"])
+    assert result["differences"]["nat_gateway us-west-2a"] == ["2 NAT gateways in its subnet"]
+    assert result["differences"]["redis"] == ["its tags cannot be read yet"]
+
+
+def test_routes_the_module_never_purges_are_not_differences():
+    table = answers()
+    table[("ec2", "describe_route_tables")]["RouteTables"][1]["Routes"].append(
+        {"DestinationPrefixListId": "pl-123", "GatewayId": "vpce-1", "Origin": "CreateRoute", "State": "active"})
+    assert read(table)[0]["all_in_sync"] is True
