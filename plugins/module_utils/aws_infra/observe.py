@@ -37,6 +37,23 @@ NOT_FOUND = ("NoSuchEntity", "NoSuchEntityException", "ResourceNotFoundException
              "ResourceNotFound")
 
 
+class Counted:
+    """A boto3 client whose every request adds one to ``reader.reads``."""
+
+    def __init__(self, client, reader):
+        self._client = client
+        self._reader = reader
+
+    def __getattr__(self, operation):
+        method = getattr(self._client, operation)
+
+        def call(**kwargs):
+            self._reader.reads += 1
+            return method(**kwargs)
+
+        return call
+
+
 class Reader:
     """The AWS clients (``client(service)``), each read counted; a failed read raises AwsGapError naming it."""
 
@@ -45,13 +62,16 @@ class Reader:
         self._clients = {}
         self.reads = 0
 
+    def client(self, service):
+        """The counted client of ``service``, made once."""
+        if service not in self._clients:
+            self._clients[service] = Counted(self._client(service), self)
+        return self._clients[service]
+
     def call(self, service, operation, missing_ok=False, **kwargs):
         """The answer of ``operation``; None for "not found" when ``missing_ok``."""
-        if service not in self._clients:
-            self._clients[service] = self._client(service)
-        self.reads += 1
         try:
-            return getattr(self._clients[service], operation)(**kwargs)
+            return getattr(self.client(service), operation)(**kwargs)
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
             if missing_ok and aws_error_code(exc) in NOT_FOUND:
                 return None
@@ -503,31 +523,6 @@ def read_database(reader, wanted, seen):
 # ---- ElastiCache --------------------------------------------------------------------------------------------------------
 
 
-class _CacheApi:
-    """What replication_group.observe() reads, through the counted reader."""
-
-    def __init__(self, reader):
-        self.reader = reader
-
-    def describe_group(self, name):
-        answer = self.reader.call("elasticache", "describe_replication_groups", missing_ok=True, ReplicationGroupId=name)
-        return ((answer or {}).get("ReplicationGroups") or [None])[0]
-
-    def describe_cluster(self, cluster_id):
-        answer = self.reader.call("elasticache", "describe_cache_clusters", missing_ok=True, CacheClusterId=cluster_id)
-        return ((answer or {}).get("CacheClusters") or [None])[0]
-
-    def tags(self, arn):
-        """None while ElastiCache refuses to list them (a group that is not available), as the module's reader says."""
-        try:
-            answer = self.reader.call("elasticache", "list_tags_for_resource", ResourceName=arn)
-        except AwsGapError as exc:
-            if exc.exception is not None and aws_error_code(exc.exception) == "InvalidReplicationGroupState":
-                return None
-            raise
-        return boto3_tag_list_to_ansible_dict(answer.get("TagList") or [])
-
-
 def read_cache(reader, wanted, seen):
     item = wanted["redis"]
     private_ids = seen.ids.get("private_subnet_ids", {})
@@ -538,7 +533,11 @@ def read_cache(reader, wanted, seen):
     else:
         subnets = sorted(private_ids.get(cidr) or "(missing)" for cidr in item["subnet_cidrs"])
         seen.note("redis_subnet_group", subnet_group_differences(subnet_group, subnet_group.get("CacheSubnetGroupDescription"), item, subnets))
-    observed = rg.observe(_CacheApi(reader), item["params"]["replication_group_id"].lower())
+    # Read as the module reads it (its member cluster and its tags, None while they cannot be listed), counted.
+    try:
+        observed = rg.observe(rg.Api(reader.client("elasticache")), item["params"]["replication_group_id"].lower())
+    except rg.AwsCallError as exc:
+        raise AwsGapError("reading the environment failed: %s" % exc.msg, exception=exc.exception) from exc
     if observed is None:
         seen.note("redis", [MISSING])
         return
