@@ -34,12 +34,12 @@ def _clients(sandbox):
     from kubernetes import client, config  # pylint: disable=import-outside-toplevel
     from kubernetes.dynamic import DynamicClient  # pylint: disable=import-outside-toplevel
     from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client  # pylint: disable=import-outside-toplevel
-    from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.api import KubeApi  # pylint: disable=import-outside-toplevel
+    from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.api import BlueGreenApi  # pylint: disable=import-outside-toplevel
 
     api_client = config.new_client_from_config(config_file=sandbox["K8S_AUTH_KUBECONFIG"])
     # The same client construction as the module (kubernetes.core's get_api_client); discovery happens here, once.
     ours = get_api_client(kubeconfig=sandbox["K8S_AUTH_KUBECONFIG"]).client
-    return DynamicClient(api_client), client.CoreV1Api(api_client), lambda: KubeApi(ours)
+    return DynamicClient(api_client), client.CoreV1Api(api_client), lambda: BlueGreenApi(ours)
 
 
 def _create_group(kube, namespace, names):

@@ -16,23 +16,11 @@ from collections.abc import Mapping
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.loyalty.platform.plugins.module_utils.k8s_validate import (
-    HAS_KUBERNETES_VALIDATE,
-    KUBERNETES_VALIDATE_IMPORT_ERROR,
-    K8sValidateError,
-    failure_message,
-    validate_manifests,
-)
+from ansible_collections.loyalty.platform.plugins.module_utils.k8s_validate import ARGUMENT_SPEC, check
 
-# The module's options. `definitions` is checked by run() itself and stands in as an empty list
-# for the generic validator, which deep-copies every parameter: a noticeable cost for a few
-# hundred rendered manifests.
-ARGUMENT_SPEC = dict(
-    definitions=dict(type="raw"),
-    kubernetes_version=dict(type="str", default="1.30"),
-    strict=dict(type="bool", default=True),
-    reject_null=dict(type="bool", default=True),
-)
+# The module's options (one spec for both). `definitions` is checked by run() itself and stands in as an empty list
+# for the generic validator, which deep-copies every parameter: a noticeable cost for a few hundred rendered manifests.
+VALIDATOR_SPEC = dict(ARGUMENT_SPEC, definitions=dict(type="raw"))
 
 
 def plain(value):
@@ -62,7 +50,7 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         result["changed"] = False
         definitions = self._task.args.get("definitions")
-        validation = ArgumentSpecValidator(ARGUMENT_SPEC).validate(dict(self._task.args, definitions=[]))
+        validation = ArgumentSpecValidator(VALIDATOR_SPEC).validate(dict(self._task.args, definitions=[]))
         if validation.error_messages:
             result.update(failed=True, msg="; ".join(
                 ("Unsupported parameters: " if type(error).__name__ == "UnsupportedError" else "") + str(error)
@@ -75,19 +63,5 @@ class ActionModule(ActionBase):
         if not isinstance(definitions, (list, tuple)) or not all(isinstance(item, Mapping) for item in definitions):
             result.update(failed=True, msg="definitions must be a list of manifests (mappings), as from_yaml_all gives them")
             return result
-        args["definitions"] = definitions
-        if not HAS_KUBERNETES_VALIDATE:
-            result.update(failed=True, msg="Failed to import the required Python library (kubernetes-validate) on the controller: %s. "
-                          "Install it in the Python that runs ansible-playbook (pip install kubernetes-validate)."
-                          % (KUBERNETES_VALIDATE_IMPORT_ERROR,))
-            return result
-        try:
-            schema_version, objects, errors = validate_manifests(
-                plain(args["definitions"]), args["kubernetes_version"], args["strict"], args["reject_null"])
-        except K8sValidateError as exc:
-            result.update(failed=True, msg=str(exc))
-            return result
-        result.update(schema_version=schema_version, objects=objects, errors=errors)
-        if errors:
-            result.update(failed=True, msg=failure_message(schema_version, objects, errors, args["strict"]))
+        result.update(check(plain(definitions), args["kubernetes_version"], args["strict"], args["reject_null"]))
         return result

@@ -5,29 +5,15 @@
 """HTTP checks of Pods through the API server's pods proxy (``/api/v1/namespaces/NS/pods/[https:]NAME:PORT/proxy/PATH``).
 
 The controller needs no network path to the Pods, only the ``pods/proxy`` permission. Pure functions decide which Pods
-to check, build the proxy path and judge each answer; ``PodProxyApi`` is the thin edge that makes the requests (one
-list per selector, one GET per Pod) and counts them.
+to check and judge each answer; module_utils/kube_api.py's ``KubeApi`` is the edge that makes the requests (one list
+per selector, one GET per Pod) and counts them.
 """
 
 from __future__ import annotations
 
 import json
 
-from urllib.parse import quote
-
-from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.api import ApiError, KubeApi
-
-try:
-    from kubernetes.client.exceptions import ApiException
-except ImportError:
-    # The module reports the missing library through AnsibleK8SModule; this file must still import without it.
-    class ApiException(Exception):
-        """Stand-in so the except clause below stays valid without the kubernetes library."""
-
-try:
-    from urllib3.exceptions import HTTPError as TransportError
-except ImportError:
-    TransportError = OSError
+from ansible_collections.loyalty.platform.plugins.module_utils.kube_api import ApiError, pod_proxy_path, pod_ready
 
 BODY_LIMIT = 512
 FINISHED_PHASES = ("Succeeded", "Failed")
@@ -65,13 +51,6 @@ def is_candidate(pod):
     return (pod.get("status") or {}).get("phase") not in FINISHED_PHASES
 
 
-def is_ready(pod):
-    for condition in (pod.get("status") or {}).get("conditions") or []:
-        if condition.get("type") == "Ready":
-            return condition.get("status") == "True"
-    return False
-
-
 def resolve_port(pod, port):
     """A port number as given, or the containerPort of the container port with that name; None when there is none."""
     port = str(port).strip()
@@ -82,14 +61,6 @@ def resolve_port(pod, port):
             if item.get("name") == port and item.get("containerPort"):
                 return int(item["containerPort"])
     return None
-
-
-def proxy_path(namespace, name, scheme, port, path):
-    """The pods proxy path; the scheme prefix is only written for https, as kubectl does."""
-    target = "%s:%s" % (name, port)
-    if scheme == "https":
-        target = "https:" + target
-    return "/api/v1/namespaces/%s/pods/%s/proxy/%s" % (namespace, target, quote(str(path or "").lstrip("/"), safe="/-._~"))
 
 
 def parse_body(body):
@@ -125,7 +96,7 @@ def judge(status, document, expected_status, expected_json):
 def check_pod(api, namespace, pod, selector, params):
     """One Pod's record: ``{name, selector, ready, port, status, body, passed, problem}``."""
     name = pod_name(pod)
-    record = {"name": name, "selector": selector, "ready": is_ready(pod), "port": None, "status": None, "body": None, "passed": False, "problem": None}
+    record = {"name": name, "selector": selector, "ready": pod_ready(pod), "port": None, "status": None, "body": None, "passed": False, "problem": None}
     if params["require_ready"] and not record["ready"]:
         record["problem"] = "is not Ready (its readiness probe has not passed)"
         return record
@@ -134,7 +105,7 @@ def check_pod(api, namespace, pod, selector, params):
         record["problem"] = "has no container port named %s" % params["port"]
         return record
     record["port"] = port
-    status, body = api.proxy_get(proxy_path(namespace, name, params["scheme"], port, params["path"]))
+    status, body = api.proxy_get(pod_proxy_path(namespace, name, params["scheme"], port, params["path"]))
     document, text = parse_body(body)
     record.update(status=status, body=text)
     record["problem"] = judge(status, document, [int(code) for code in params["expected_status"]], params.get("expected_json"))
@@ -183,22 +154,3 @@ def run_checks(api, params):
     else:
         msg = "HTTP checks failed in namespace %s: %s." % (namespace, "; ".join(problems))
     return {"changed": False, "passed": passed, "msg": msg, "pods": pods, "selectors": selectors, "problems": problems, "api_requests": api.requests}
-
-
-class PodProxyApi(KubeApi):
-    """KubeApi plus a GET through the pods proxy that returns the Pod's status and body, whatever the status."""
-
-    def proxy_get(self, path):
-        """``(status, body)`` of the Pod's answer; raises ApiError only when no HTTP answer came at all."""
-        self.requests += 1
-        try:
-            # serialize=False: the raw answer, so a 2xx other than 200 keeps its status.
-            response = self.client.request("GET", path, serialize=False, _request_timeout=self.request_timeout)
-            return response.status, response.data
-        except ApiException as exc:
-            status = getattr(exc, "status", None)
-            if isinstance(status, int) and status > 0:
-                return status, getattr(exc, "body", None)
-            raise ApiError("GET %s: no answer: %s" % (path, getattr(exc, "reason", None) or exc)) from exc
-        except (TransportError, OSError, ValueError) as exc:
-            raise ApiError("GET %s: no answer: %s" % (path, exc)) from exc

@@ -215,3 +215,30 @@ def validate_manifests(definitions, kubernetes_version="1.30", strict=True, reje
             "valid": not found,
         })
     return schemas.minor, objects, errors
+
+
+# The options of loyalty.platform.k8s_validate, for the module and its action plugin alike.
+ARGUMENT_SPEC = dict(
+    definitions=dict(type="list", elements="dict", required=True),
+    kubernetes_version=dict(type="str", default="1.30"),
+    strict=dict(type="bool", default=True),
+    reject_null=dict(type="bool", default=True),
+)
+
+
+def check(definitions, kubernetes_version="1.30", strict=True, reject_null=True):
+    """The task result of one validation: ``failed`` and ``msg`` set when a manifest fails or validation cannot run."""
+    result = {"changed": False}
+    if not HAS_KUBERNETES_VALIDATE:
+        result.update(failed=True, msg="Failed to import the required Python library (kubernetes-validate): %s. Install it in the Python "
+                      "that runs ansible-playbook (pip install kubernetes-validate)." % (KUBERNETES_VALIDATE_IMPORT_ERROR,))
+        return result
+    try:
+        schema_version, objects, errors = validate_manifests(definitions, kubernetes_version, strict, reject_null)
+    except K8sValidateError as exc:
+        result.update(failed=True, msg=str(exc))
+        return result
+    result.update(schema_version=schema_version, objects=objects, errors=errors)
+    if errors:
+        result.update(failed=True, msg=failure_message(schema_version, objects, errors, strict))
+    return result

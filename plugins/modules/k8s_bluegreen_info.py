@@ -188,8 +188,9 @@ from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import 
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
 
-from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.api import ApiError, KubeApi
+from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.api import ApiError, BlueGreenApi
 from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.info import collect_info
+from ansible_collections.loyalty.platform.plugins.module_utils.conventions import COLOR_LABEL, COLORS, DEPLOYMENT_NAME
 
 
 def argument_spec():
@@ -197,9 +198,9 @@ def argument_spec():
     spec.update(
         namespace=dict(type="str", required=True),
         services=dict(type="list", elements="str", required=True),
-        color_label=dict(type="str", default="color"),
-        deployment_name=dict(type="str", default="{service}-{color}"),
-        colors=dict(type="list", elements="str", default=["blue", "green"]),
+        color_label=dict(type="str", default=COLOR_LABEL),
+        deployment_name=dict(type="str", default=DEPLOYMENT_NAME),
+        colors=dict(type="list", elements="str", default=list(COLORS)),
     )
     return spec
 
@@ -207,7 +208,7 @@ def argument_spec():
 def main():
     module = AnsibleK8SModule(argument_spec=argument_spec(), supports_check_mode=True)
     try:
-        api = KubeApi(get_api_client(module=module).client)
+        api = BlueGreenApi(get_api_client(module=module).client)
         result = collect_info(api, module.params)
     except ApiError as exc:
         module.fail_json(msg="Could not read the blue/green group in namespace %s: %s" % (module.params["namespace"], exc))

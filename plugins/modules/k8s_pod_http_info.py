@@ -206,7 +206,8 @@ from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import 
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
 
-from ansible_collections.loyalty.platform.plugins.module_utils.k8s_pod_http import PodHttpError, PodProxyApi, run_checks
+from ansible_collections.loyalty.platform.plugins.module_utils.k8s_pod_http import PodHttpError, run_checks
+from ansible_collections.loyalty.platform.plugins.module_utils.kube_api import KubeApi
 
 
 def argument_spec():
@@ -229,7 +230,7 @@ def argument_spec():
 def main():
     module = AnsibleK8SModule(argument_spec=argument_spec(), supports_check_mode=True)
     try:
-        api = PodProxyApi(get_api_client(module=module).client, request_timeout=module.params["request_timeout"])
+        api = KubeApi(get_api_client(module=module).client, request_timeout=module.params["request_timeout"])
         result = run_checks(api, module.params)
     except PodHttpError as exc:
         module.fail_json(msg=str(exc), passed=False, problems=[str(exc)])

@@ -151,41 +151,19 @@ errors:
       sample: "Additional properties are not allowed ('imagePullPolice' was unexpected)"
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.loyalty.platform.plugins.module_utils.k8s_validate import (
-    HAS_KUBERNETES_VALIDATE,
-    KUBERNETES_VALIDATE_IMPORT_ERROR,
-    K8sValidateError,
-    failure_message,
-    validate_manifests,
-)
+from ansible_collections.loyalty.platform.plugins.module_utils.k8s_validate import ARGUMENT_SPEC, check
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            definitions=dict(type="list", elements="dict", required=True),
-            kubernetes_version=dict(type="str", default="1.30"),
-            strict=dict(type="bool", default=True),
-            reject_null=dict(type="bool", default=True),
-        ),
-        supports_check_mode=True,
-    )
-    if not HAS_KUBERNETES_VALIDATE:
-        module.fail_json(msg=missing_required_lib("kubernetes-validate"), exception=str(KUBERNETES_VALIDATE_IMPORT_ERROR))
-
+    # The action plugin of the same name runs the check in the controller process; this entry point does the
+    # same work (same options, same result) when the module is called without it.
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     params = module.params
-    try:
-        schema_version, objects, errors = validate_manifests(
-            params["definitions"], params["kubernetes_version"], params["strict"], params["reject_null"]
-        )
-    except K8sValidateError as exc:
-        module.fail_json(msg=str(exc), changed=False)
-
-    result = dict(changed=False, schema_version=schema_version, objects=objects, errors=errors)
-    if errors:
-        module.fail_json(msg=failure_message(schema_version, objects, errors, params["strict"]), **result)
+    result = check(params["definitions"], params["kubernetes_version"], params["strict"], params["reject_null"])
+    if result.pop("failed", False):
+        module.fail_json(**result)
     module.exit_json(**result)
 
 

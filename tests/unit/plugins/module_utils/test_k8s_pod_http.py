@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from kubernetes.client.exceptions import ApiException
 
 from ansible_collections.loyalty.platform.plugins.module_utils import k8s_pod_http
-from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.api import ApiError
+from ansible_collections.loyalty.platform.plugins.module_utils.kube_api import ApiError, KubeApi, pod_proxy_path, pod_ready
 
 PARAMS = {
     "namespace": "ns",
@@ -67,18 +67,18 @@ class TestPureParts:
         assert not k8s_pod_http.is_candidate(pod("a", phase="Failed"))
 
     def test_ready_condition(self):
-        assert k8s_pod_http.is_ready(pod("a")) and not k8s_pod_http.is_ready(pod("a", ready=False))
-        assert not k8s_pod_http.is_ready({"status": {}})
+        assert pod_ready(pod("a")) and not pod_ready(pod("a", ready=False))
+        assert not pod_ready({"status": {}})
 
     @pytest.mark.parametrize("port,expected", [("http", 8080), ("8443", 8443), (9090, 9090), ("metrics", None)])
     def test_port_by_name_or_number(self, port, expected):
         assert k8s_pod_http.resolve_port(pod("a"), port) == expected
 
     def test_proxy_path(self):
-        assert k8s_pod_http.proxy_path("ns", "p-1", "http", 8080, "/api/v1/actuator/health") == \
+        assert pod_proxy_path("ns", "p-1", "http", 8080, "/api/v1/actuator/health") == \
             "/api/v1/namespaces/ns/pods/p-1:8080/proxy/api/v1/actuator/health"
-        assert k8s_pod_http.proxy_path("ns", "p-1", "https", 8443, "health") == "/api/v1/namespaces/ns/pods/https:p-1:8443/proxy/health"
-        assert k8s_pod_http.proxy_path("ns", "p", "http", 80, "/a b/c?d") == "/api/v1/namespaces/ns/pods/p:80/proxy/a%20b/c%3Fd"
+        assert pod_proxy_path("ns", "p-1", "https", 8443, "health") == "/api/v1/namespaces/ns/pods/https:p-1:8443/proxy/health"
+        assert pod_proxy_path("ns", "p", "http", 80, "/a b/c?d") == "/api/v1/namespaces/ns/pods/p:80/proxy/a%20b/c%3Fd"
 
     def test_body_parsing(self):
         assert k8s_pod_http.parse_body(b'{"status":"UP"}') == ({"status": "UP"}, '{"status":"UP"}')
@@ -183,7 +183,7 @@ class _Client:
 class TestProxyEdge:
     def test_success_keeps_status_and_raw_body(self):
         client = _Client(_Response(204, b""))
-        api = k8s_pod_http.PodProxyApi(client, request_timeout=3)
+        api = KubeApi(client, request_timeout=3)
         assert api.proxy_get("/p") == (204, b"")
         assert client.calls == [("GET", "/p", {"serialize": False, "_request_timeout": 3})]
         assert api.requests == 1
@@ -191,10 +191,10 @@ class TestProxyEdge:
     def test_an_error_status_is_the_pods_answer(self):
         error = ApiException(status=503, reason="Service Unavailable")
         error.body = json.dumps({"status": "DOWN"})
-        assert k8s_pod_http.PodProxyApi(_Client(error)).proxy_get("/p") == (503, '{"status": "DOWN"}')
+        assert KubeApi(_Client(error)).proxy_get("/p") == (503, '{"status": "DOWN"}')
 
     def test_no_answer_at_all_is_an_api_error(self):
         with pytest.raises(ApiError, match="no answer"):
-            k8s_pod_http.PodProxyApi(_Client(ApiException(status=0, reason="connection refused"))).proxy_get("/p")
+            KubeApi(_Client(ApiException(status=0, reason="connection refused"))).proxy_get("/p")
         with pytest.raises(ApiError, match="no answer"):
-            k8s_pod_http.PodProxyApi(_Client(OSError("refused"))).proxy_get("/p")
+            KubeApi(_Client(OSError("refused"))).proxy_get("/p")
