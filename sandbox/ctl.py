@@ -500,6 +500,11 @@ def pod_network():
     return network, "%s/%d" % (network.network_address + 1, network.prefixlen), str(last - 1), str(last - 2)
 
 
+# The sandbox's Prometheus as the cluster sees it: the Service monitoring/prometheus-server:9090 in front of a kwok
+# Pod; whatever reaches a pod address on that port the kubesandbox relays to the host's Prometheus (kubesandbox/forward.py).
+PROMETHEUS_SERVICE = {"namespace": "monitoring", "name": "prometheus-server", "port": 9090}
+
+
 def k8s_bin():
     """Directory of the cached control-plane binaries (built by `make bootstrap`)."""
     proc = subprocess.run([os.path.join(REPO_ROOT, "tools", "build-k8s.sh"), "--print"], capture_output=True, text=True, check=False)
@@ -806,6 +811,7 @@ class KubeSandbox(Service):
                 "--ca", os.path.join(PKI_DIR, "ca.crt"), "--cert", os.path.join(PKI_DIR, "apiserver.crt"),
                 "--key", os.path.join(PKI_DIR, "apiserver.key"), "--token-file", token_file,
                 "--netns", PodNetwork(self.creds).netns, "--pod-ports", POD_PORTS,
+                "--forward", "0.0.0.0:%d=%s:%d" % (PROMETHEUS_SERVICE["port"], HOST, port_of("prometheus")),
                 "--ready-delay", os.environ.get("SANDBOX_K8S_READY_DELAY", "0.3")]
 
     def extra_env(self):
@@ -821,7 +827,7 @@ NODE_ZONES = ("us-west-2a", "us-west-2b")
 
 
 def bootstrap_cluster(creds):
-    """What a fresh cluster of the sandbox holds: kwok's nodes and the monitoring CRDs (idempotent)."""
+    """What a fresh cluster of the sandbox holds: kwok's nodes, the monitoring CRDs and the Prometheus Service (idempotent)."""
     kubectl = os.path.join(k8s_bin(), "kubectl")
     admin = write_component_kubeconfig("admin", creds["k8s_token"])
     nodes = []
@@ -838,12 +844,36 @@ def bootstrap_cluster(creds):
     crd_dir = os.path.join(os.path.dirname(k8s_bin()), "crds")
     for args, stdin in (
         (["apply", "--server-side", "--field-manager", "loyalty-sandbox", "-f", "-"], json.dumps({"apiVersion": "v1", "kind": "List", "items": nodes})),
+        (["apply", "--server-side", "--field-manager", "loyalty-sandbox", "-f", "-"], json.dumps(prometheus_service_objects())),
         (["apply", "--server-side", "--field-manager", "loyalty-sandbox", "-f", crd_dir], None),
         (["wait", "--for", "condition=Established", "--timeout", "60s", "-f", crd_dir], None),
+        (["wait", "--for", "condition=Available", "--timeout", "60s", "-n", PROMETHEUS_SERVICE["namespace"],
+          "deployment/" + PROMETHEUS_SERVICE["name"]], None),
     ):
         proc = subprocess.run([kubectl, "--kubeconfig", admin] + args, input=stdin, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             raise SandboxError("kubectl %s failed: %s" % (" ".join(args[:2]), proc.stderr.strip()[-2000:]))
+
+
+def prometheus_service_objects():
+    """The namespace, a Prometheus Deployment (kwok runs its Pod) and the Service the gates reach through the API server.
+
+    The API server's services proxy only proxies to endpoints that are Pods holding that IP (a selector-less Service
+    with hand-written Endpoints is refused with "no endpoints available"), so the Service selects a real Pod, as in a
+    cluster that runs Prometheus.
+    """
+    namespace, name, port = PROMETHEUS_SERVICE["namespace"], PROMETHEUS_SERVICE["name"], PROMETHEUS_SERVICE["port"]
+    labels = {"app.kubernetes.io/name": "prometheus", "app.kubernetes.io/instance": name}
+    managed = dict(labels, **{"app.kubernetes.io/managed-by": "loyalty-sandbox"})
+    return {"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": namespace, "labels": managed},
+         "spec": {"replicas": 1, "selector": {"matchLabels": labels}, "template": {"metadata": {"labels": labels}, "spec": {
+             "containers": [{"name": "prometheus", "image": "quay.io/prometheus/prometheus:v3.0.0",
+                             "ports": [{"name": "http", "containerPort": port}]}]}}}},
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": namespace, "labels": managed},
+         "spec": {"selector": labels, "ports": [{"name": "http", "port": port, "targetPort": "http", "protocol": "TCP"}]}},
+    ]}
 
 
 PROMETHEUS_CONFIG = """# Written by sandbox/ctl.py for the local sandbox only.
@@ -896,6 +926,8 @@ def env_values(creds):
         "AWS_DEFAULT_REGION": "us-west-2",
         "AWS_REGION": "us-west-2",
         "PROMETHEUS_URL": "http://%s:%d" % (HOST, port_of("prometheus")),
+        # The same Prometheus as the cluster's Service, reached through the API server's services proxy.
+        "SANDBOX_PROMETHEUS_SERVICE": "%(namespace)s/%(name)s:%(port)d" % PROMETHEUS_SERVICE,
         "ALERTMANAGER_URL": "http://%s:%d" % (HOST, port_of("alertmanager")),
         "PUSHGATEWAY_URL": "http://%s:%d" % (HOST, port_of("pushgateway")),
         "K8S_AUTH_KUBECONFIG": kubeconfig,

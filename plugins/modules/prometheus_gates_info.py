@@ -13,13 +13,20 @@ author:
   - Loyalty platform team (@loyalty-platform)
 description:
   - Evaluates the same gates as M(loyalty.platform.k8s_bluegreen) (PromQL instant queries whose every sample must compare
-    true against a threshold) against the Prometheus HTTP API, with the same placeholders and the same rules.
+    true against a threshold) against the Prometheus HTTP API, with the same placeholders, the same rules and the same
+    Prometheus options.
+  - Prometheus is reached through the API server's services proxy (O(prometheus_service), with the kubeconfig options
+    below) or at O(prometheus_url). The kubeconfig options are only used with O(prometheus_service).
+  - In a gate query C({color}) is O(color), C({previous_color}) O(previous_color), C({namespace}) O(namespace) and
+    C({service}) each of O(services) in turn.
   - With O(duration=0) the gates are evaluated once. Otherwise they are evaluated at once, then every O(interval) seconds, the
     last round at O(duration) seconds; the watch stops at the first round in which a gate fails.
   - A failing gate is reported in RV(passed), not as a task failure, so a playbook can decide what to do (roll back, for
-    example). A Prometheus that cannot be reached, or that rejects a query, fails the task, naming the gate and the URL.
+    example). A Prometheus that cannot be reached, or that rejects a query, fails the task, naming the gate and where Prometheus was looked for.
   - Never changes anything.
 extends_documentation_fragment:
+  - loyalty.platform.prometheus
+  - kubernetes.core.k8s_auth_options
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -30,49 +37,6 @@ attributes:
   platform:
     platforms: posix
 options:
-  prometheus_url:
-    description:
-      - Base URL of the Prometheus HTTP API, for example V(http://prometheus.monitoring:9090).
-    type: str
-    required: true
-  gates:
-    description:
-      - PromQL instant queries. Every sample a query returns must satisfy O(gates[].comparison) against
-        O(gates[].threshold).
-      - In the query, C({color}) is replaced by O(color), C({previous_color}) by O(previous_color), C({namespace}) by
-        O(namespace) and C({service}) by each of O(services) in turn (the query is then evaluated once per Service);
-        other braces (PromQL label matchers) are left alone.
-      - An empty list passes at once, without waiting.
-    type: list
-    elements: dict
-    required: true
-    suboptions:
-      name:
-        description:
-          - A name for the gate, used in messages and in the result.
-        type: str
-        required: true
-      query:
-        description:
-          - The PromQL instant query. It must return a vector or a scalar.
-        type: str
-        required: true
-      threshold:
-        description:
-          - The value each sample is compared with.
-        type: float
-        required: true
-      comparison:
-        description:
-          - How a sample must compare to O(gates[].threshold) for the gate to pass.
-        type: str
-        choices: ["<", "<=", ">", ">=", "==", "!="]
-        default: "<="
-      allow_empty:
-        description:
-          - Whether a query that returns no sample passes. By default an empty answer fails the gate.
-        type: bool
-        default: false
   color:
     description:
       - Value of the C({color}) placeholder, typically the color that serves the traffic now.
@@ -101,18 +65,9 @@ options:
       - Seconds between two rounds of evaluation. Must be at least 1.
     type: int
     default: 10
-  timeout:
-    description:
-      - Seconds to wait for each Prometheus answer.
-    type: int
-    default: 10
-  validate_certs:
-    description:
-      - Verify the TLS certificate of an V(https) O(prometheus_url).
-    type: bool
-    default: true
 requirements:
   - python >= 3.9
+  - kubernetes >= 24.2.0 (with O(prometheus_service) only)
 notes:
   - The task runs for up to O(duration) seconds. Give it an C(async) longer than that if the connection to the managed host
     could time out; on the controller (C(connection=local)) that is not needed.
@@ -126,7 +81,7 @@ seealso:
 EXAMPLES = r"""
 - name: Check green's error rate once
   loyalty.platform.prometheus_gates_info:
-    prometheus_url: http://prometheus.monitoring:9090
+    prometheus_service: {namespace: monitoring, name: prometheus-server, port: "9090"}
     color: green
     namespace: loyalty-system-production
     gates:
@@ -138,9 +93,11 @@ EXAMPLES = r"""
         allow_empty: true
   register: gates
 
-- name: Watch green for five minutes after the switch, every 30 seconds, per Service
+- name: Watch green for five minutes after the switch, every 30 seconds, per Service (a Prometheus behind TLS and a token)
   loyalty.platform.prometheus_gates_info:
-    prometheus_url: http://prometheus.monitoring:9090
+    prometheus_url: https://prometheus.example.com
+    prometheus_ca_path: /etc/pki/prometheus-ca.pem
+    prometheus_token: "{{ vault_prometheus_token }}"
     color: green
     previous_color: blue
     namespace: loyalty-system-production
@@ -224,38 +181,59 @@ problems:
   sample: ["gate error-rate: 0.12 is not <= 0.05 (query sum(rate(...)))"]
 """
 
-from ansible.module_utils.basic import AnsibleModule
+import copy
+
+from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
 
 from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.errors import BlueGreenError
-from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.gates import prometheus_fetcher
-from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.gates import GATE_SPEC
+from ansible_collections.loyalty.platform.plugins.module_utils.kube_api import KubeApi
+from ansible_collections.loyalty.platform.plugins.module_utils.prometheus_api import (
+    PROMETHEUS_MUTUALLY_EXCLUSIVE,
+    make_fetcher,
+    prometheus_spec,
+    validate_prometheus,
+)
 from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.watch import summary, watch_gates
 
 
 def argument_spec():
-    return dict(
-        prometheus_url=dict(type="str", required=True),
-        gates=dict(type="list", elements="dict", required=True, options=GATE_SPEC),
+    spec = copy.deepcopy(AUTH_ARG_SPEC)
+    spec.update(prometheus_spec())
+    spec.update(
         color=dict(type="str"),
         previous_color=dict(type="str"),
         namespace=dict(type="str"),
         services=dict(type="list", elements="str", default=[]),
         duration=dict(type="int", default=0),
         interval=dict(type="int", default=10),
-        timeout=dict(type="int", default=10),
-        validate_certs=dict(type="bool", default=True),
     )
+    return spec
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    # The kubernetes library is only needed for the services proxy; get_api_client reports it missing then.
+    module = AnsibleK8SModule(
+        argument_spec=argument_spec(),
+        supports_check_mode=True,
+        mutually_exclusive=PROMETHEUS_MUTUALLY_EXCLUSIVE,
+        required_one_of=[("prometheus_service", "prometheus_url")],
+        check_k8s=False,
+    )
     params = module.params
-    fetch = prometheus_fetcher(params["prometheus_url"], timeout=params["timeout"], validate_certs=params["validate_certs"])
     context = dict((key, params[key]) for key in ("namespace", "color", "previous_color", "services"))
     try:
+        problems = validate_prometheus(params)
+        if problems:
+            raise BlueGreenError("Invalid options: %s." % "; ".join(problems))
+        fetch = make_fetcher(params, lambda timeout: KubeApi(get_api_client(module=module).client, request_timeout=timeout))
         outcome = watch_gates(params["gates"], fetch, context, params["duration"], params["interval"])
     except BlueGreenError as exc:
         module.fail_json(msg=exc.msg, passed=False)
+    except CoreException as exc:
+        module.fail_from_exception(exc)
     module.exit_json(changed=False, msg=summary(outcome, params["duration"]), **outcome)
 
 

@@ -22,6 +22,7 @@ from controlapi import faults_and_stats
 
 from .client import ApiError, Client, tls_context
 from .faults import Faults, Stats
+from .forward import Forward, parse_forward
 from .pods import PodWatcher, ReadinessGate, StandIn
 from .proxy import ProxyServer
 
@@ -38,18 +39,19 @@ def setns(fd):
         raise OSError(ctypes.get_errno(), "setns failed")
 
 
-def bind_in_netns(netns, ports):
-    """Listening sockets on 0.0.0.0:<port> inside the named network namespace."""
+def bind_in_netns(netns, ports, addresses=()):
+    """Listening sockets on 0.0.0.0:<port> for each of ``ports``, then on each ``(address, port)`` of ``addresses``,
+    inside the named network namespace."""
     own = os.open("/proc/self/ns/net", os.O_RDONLY)
     target = os.open(os.path.join("/run/netns", netns), os.O_RDONLY)
     sockets = []
     try:
         setns(target)
         try:
-            for port in ports:
+            for address in [("0.0.0.0", port) for port in ports] + list(addresses):  # nosec - the sandbox's own namespace
                 sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                sock.bind(("0.0.0.0", port))  # nosec - inside the sandbox's own namespace, which holds only pod IPs
+                sock.bind(address)
                 sock.listen(128)
                 sockets.append(sock)
         finally:
@@ -119,6 +121,8 @@ def main(argv=None):
     parser.add_argument("--token-file", required=True, help="the cluster admin's bearer token")
     parser.add_argument("--netns", help="network namespace holding the pod CIDR (no stand-in without it)")
     parser.add_argument("--pod-ports", default="8080", help="comma-separated ports the stand-in listens on at every pod IP")
+    parser.add_argument("--forward", action="append", default=[], metavar="ADDRESS:PORT=HOST:PORT",
+                        help="relay a pod-network address (an endpoint of an in-cluster Service) to a host service")
     parser.add_argument("--ready-delay", type=float, default=0.3)
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
@@ -126,7 +130,10 @@ def main(argv=None):
     with open(args.token_file, encoding="utf-8") as handle:
         token = handle.read().strip()
 
-    sockets = bind_in_netns(args.netns, [int(p) for p in args.pod_ports.split(",") if p]) if args.netns else []
+    forwards = [parse_forward(text) for text in args.forward]
+    pod_ports = [int(p) for p in args.pod_ports.split(",") if p]
+    sockets = bind_in_netns(args.netns, pod_ports, [listen for listen, _target in forwards]) if args.netns else []
+    forward_sockets, sockets = sockets[len(pod_ports):], sockets[:len(pod_ports)]
     sandbox = Sandbox(args, token)
     host, port = args.listen.rsplit(":", 1)
     server = ProxyServer((host, int(port)), sandbox, args.cert, args.key)
@@ -137,6 +144,7 @@ def main(argv=None):
                threading.Thread(target=gate.run, args=(stop,), daemon=True)]
     if sockets:
         threads += StandIn(sockets, watcher, sandbox.faults, Client(args.upstream, token, args.ca)).threads(stop)
+    threads += [Forward(sock, target).thread(stop) for sock, (_listen, target) in zip(forward_sockets, forwards)]
     for thread in threads:
         thread.start()
 

@@ -184,6 +184,7 @@ class Stats:
         self._lock = threading.Lock()
         self._by_verb = {}
         self._lists = {}
+        self._proxied = {}
         self._dry_run = 0
         self.reset()
 
@@ -192,19 +193,23 @@ class Stats:
         with self._lock:
             self._by_verb = {verb: 0 for verb in BASE_VERBS}
             self._lists = {}
+            self._proxied = {}
             self._dry_run = 0
 
-    def count(self, verb, dry_run=False, listed=None):
-        """Record one request; ``listed`` names what a list asked for ("<resource> <labelSelector>", or "<resource> (all)")."""
+    def count(self, verb, dry_run=False, listed=None, proxied=None):
+        """Record one request; ``listed`` names what a list asked for ("<resource> <labelSelector>", or "<resource> (all)"),
+        ``proxied`` what a request through the pods or services proxy reached ("<resource> <namespace>/<name>[:<port>]")."""
         with self._lock:
             self._by_verb[verb] = self._by_verb.get(verb, 0) + 1
             if dry_run:
                 self._dry_run += 1
             if listed:
                 self._lists[listed] = self._lists.get(listed, 0) + 1
+            if proxied:
+                self._proxied[proxied] = self._proxied.get(proxied, 0) + 1
 
     def snapshot(self):
-        """The counters: requests, by_verb, writes, dry_run, lists."""
+        """The counters: requests, by_verb, writes, dry_run, lists, proxied."""
         with self._lock:
             by_verb = dict(self._by_verb)
             return {
@@ -214,6 +219,8 @@ class Stats:
                 "dry_run": self._dry_run,
                 # Which lists were asked for, and with which label selector: what a client reads.
                 "lists": dict(self._lists),
+                # Which Pods and Services were reached through the API server's proxies, and how often.
+                "proxied": dict(self._proxied),
             }
 
 

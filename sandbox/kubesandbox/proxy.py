@@ -103,7 +103,10 @@ class ProxyHandler(BaseHTTPRequestHandler):
         listed = None
         if target.verb == "list" and target.resource:
             listed = "%s %s" % (target.resource, query.get("labelSelector", ["(all)"])[0])
-        sandbox.stats.count(target.verb, dry_run, listed)
+        proxied = None
+        if target.subresource and target.subresource.split("/", 1)[0] == "proxy":
+            proxied = "%s %s/%s" % (target.resource, target.namespace, target.name)
+        sandbox.stats.count(target.verb, dry_run, listed, proxied)
         delay = sandbox.faults.latency_ms(target.resource, target.namespace, target.verb)
         if delay:
             time.sleep(delay / 1000.0)

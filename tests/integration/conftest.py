@@ -45,6 +45,8 @@ def sandbox():
 RBAC_FILES = [os.path.join(REPO_ROOT, "roles", role, "files", "rbac.yml") for role in ("eks_apps", "bluegreen_deploy")]
 DEPLOYER_NAMESPACE = "loyalty-platform-ci"
 DEPLOYER = "loyalty-deployer"
+# The sandbox's Prometheus as an in-cluster Service (SANDBOX_PROMETHEUS_SERVICE in .sandbox/env).
+PROMETHEUS_NAMESPACE = "monitoring"
 # Bound in every test namespace (RoleBinding); loyalty-platform:namespaces is bound cluster-wide.
 NAMESPACED_ROLES = ("loyalty-platform:eks-apps", "loyalty-platform:bluegreen")
 
@@ -80,6 +82,8 @@ def deployer_kubeconfig(sandbox, kube_client, tmp_path_factory):
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "loyalty-platform:namespaces"},
         "subjects": [{"kind": "ServiceAccount", "name": DEPLOYER, "namespace": DEPLOYER_NAMESPACE}],
     })
+    # The gates query the sandbox's Prometheus Service (monitoring/prometheus-server) through the services proxy.
+    _apply(kube_client, deployer_binding(PROMETHEUS_NAMESPACE, "loyalty-platform:prometheus-gates", "loyalty-platform-ci:prometheus-gates"))
     token_api = kube_client.resources.get(api_version="v1", kind="ServiceAccount").subresources["token"]
     token = token_api.create(body={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 6 * 3600}},
                              name=DEPLOYER, namespace=DEPLOYER_NAMESPACE).status.token
@@ -207,6 +211,33 @@ def kube_client(sandbox):
     from kubernetes.dynamic import DynamicClient
 
     return DynamicClient(config.new_client_from_config(config_file=sandbox["K8S_AUTH_KUBECONFIG"]))
+
+
+@pytest.fixture
+def kube_apply(kube_client):
+    """Create or replace objects as the cluster admin (what a test sets up around the collection)."""
+
+    def _run(*bodies):
+        for body in bodies:
+            _apply(kube_client, body)
+
+    return _run
+
+
+def deployer_binding(namespace, cluster_role, name=None):
+    """A RoleBinding of one of the collection's ClusterRoles to the deployer in ``namespace``."""
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+        "metadata": {"name": name or cluster_role.replace(":", "-"), "namespace": namespace},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": cluster_role},
+        "subjects": [{"kind": "ServiceAccount", "name": DEPLOYER, "namespace": DEPLOYER_NAMESPACE}],
+    }
+
+
+@pytest.fixture
+def grant(kube_apply):
+    """grant(namespace, cluster_role): bind one of the collection's ClusterRoles to the deployer there."""
+    return lambda namespace, cluster_role: kube_apply(deployer_binding(namespace, cluster_role))
 
 
 @pytest.fixture

@@ -144,3 +144,54 @@ def test_kwok_stages_gate_readiness_on_the_sandbox_label():
     assert "Ready" in stages["pod-start"]["spec"]["next"]["statusTemplate"]
     complete = stages["pod-complete"]["spec"]
     assert complete["delay"]["durationMilliseconds"] > 0, "a Job's pod must not finish the moment it starts"
+
+
+def test_forward_specs_parse_and_bad_ones_are_named():
+    from kubesandbox.forward import parse_forward  # pylint: disable=import-outside-toplevel
+
+    assert parse_forward("0.0.0.0:9090=127.0.0.1:29090") == (("0.0.0.0", 9090), ("127.0.0.1", 29090))
+    with pytest.raises(ValueError, match="must read ADDRESS:PORT=HOST:PORT"):
+        parse_forward("9090")
+
+
+def test_forward_relays_both_ways_and_closes_when_the_target_is_gone():
+    from kubesandbox.forward import Forward  # pylint: disable=import-outside-toplevel
+
+    target = socket.socket()
+    target.bind(("127.0.0.1", 0))
+    target.listen(1)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    stop = threading.Event()
+    thread = Forward(listener, target.getsockname()).thread(stop)
+    thread.start()
+    try:
+        with socket.create_connection(listener.getsockname(), timeout=5) as client:
+            upstream, _ = target.accept()
+            with upstream:
+                client.sendall(b"GET /api/v1/query")
+                assert upstream.recv(100) == b"GET /api/v1/query"
+                upstream.sendall(b"HTTP/1.1 200 OK")
+                assert client.recv(100) == b"HTTP/1.1 200 OK"
+        target.close()
+        # Nothing listens at the target any more: the relayed connection is closed at once, as a dead endpoint's.
+        with socket.create_connection(listener.getsockname(), timeout=5) as client:
+            client.settimeout(5)
+            assert client.recv(10) == b""
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
+
+
+def test_stats_count_proxied_requests_by_target():
+    stats = Stats()
+    stats.count("get", proxied="services monitoring/prometheus-server:9090")
+    stats.count("get", proxied="services monitoring/prometheus-server:9090")
+    stats.count("list", listed="pods (all)")
+    snapshot = stats.snapshot()
+    assert snapshot["proxied"] == {"services monitoring/prometheus-server:9090": 2}
+    assert snapshot["requests"] == 3
+    stats.reset()
+    assert stats.snapshot()["proxied"] == {}

@@ -12,14 +12,8 @@ query that mentions ``{service}`` is evaluated once per switched Service.
 
 from __future__ import annotations
 
-import json
 import math
 import operator
-
-from urllib.error import HTTPError, URLError
-from urllib.parse import urlencode
-
-from ansible.module_utils.urls import open_url
 
 from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.errors import BlueGreenError
 
@@ -113,31 +107,3 @@ def evaluate_gates(gates, fetch, namespace, color, previous_color, services):
             if not result["passed"]:
                 problems.append(gate_problem(result))
     return results, problems
-
-
-def prometheus_fetcher(url, timeout=10, validate_certs=True):
-    """A ``fetch(query, gate_name)`` over the Prometheus HTTP API (GET /api/v1/query)."""
-    endpoint = url.rstrip("/") + "/api/v1/query"
-
-    def fetch(query, gate_name):
-        try:
-            response = open_url(endpoint + "?" + urlencode({"query": query}), method="GET", timeout=timeout, validate_certs=validate_certs)
-            body = json.loads(response.read())
-        except HTTPError as exc:
-            detail = ""
-            try:
-                detail = json.loads(exc.read()).get("error") or ""
-            except Exception:  # pylint: disable=broad-except
-                detail = str(exc)
-            if exc.code in (400, 422):
-                raise BlueGreenError("Prometheus at %s rejected the query of gate %s (%s): %s; nothing was changed." % (url, gate_name, query, detail)) from exc
-            raise BlueGreenError("Prometheus at %s answered HTTP %s to gate %s: %s; nothing was changed." % (url, exc.code, gate_name, detail)) from exc
-        except (URLError, OSError, ValueError) as exc:
-            raise BlueGreenError(
-                "Prometheus at %s is unreachable (%s), so gate %s cannot be evaluated; nothing was changed." % (url, getattr(exc, "reason", exc), gate_name)
-            ) from exc
-        if body.get("status") != "success":
-            raise BlueGreenError("Prometheus at %s failed gate %s: %s; nothing was changed." % (url, gate_name, body.get("error") or body))
-        return body.get("data") or {}
-
-    return fetch

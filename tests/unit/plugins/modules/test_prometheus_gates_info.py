@@ -95,7 +95,7 @@ def test_unreachable_prometheus_fails(capsys):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    code, result = run_module(capsys, prometheus_url="http://127.0.0.1:%d" % port, gates=[GATE], timeout=2)
+    code, result = run_module(capsys, prometheus_url="http://127.0.0.1:%d" % port, gates=[GATE], prometheus_timeout=2)
     assert code == 1 and "is unreachable" in result["msg"]
 
 
@@ -107,3 +107,17 @@ def test_invalid_interval_fails(capsys, prometheus):
 def test_gate_options_are_checked(capsys, prometheus):
     code, result = run_module(capsys, prometheus_url=prometheus, gates=[dict(GATE, comparison="=<")])
     assert code == 1 and "comparison" in result["msg"]
+
+
+def test_a_prometheus_must_be_named_once(capsys, prometheus):
+    code, result = run_module(capsys, gates=[GATE])
+    assert code == 1 and "one of the following is required: prometheus_service, prometheus_url" in result["msg"]
+    code, result = run_module(capsys, gates=[GATE], prometheus_url=prometheus,
+                              prometheus_service={"namespace": "monitoring", "name": "prometheus-server"})
+    assert code == 1 and "mutually exclusive: prometheus_service|prometheus_url" in result["msg"]
+
+
+def test_the_token_is_sent_and_never_shown(capsys, prometheus):
+    code, result = run_module(capsys, prometheus_url=prometheus, gates=[GATE], color="green", prometheus_token="tok-9f3e1c2a7b")
+    assert code == 0 and result["passed"] is True
+    assert "tok-9f3e1c2a7b" not in json.dumps(result)

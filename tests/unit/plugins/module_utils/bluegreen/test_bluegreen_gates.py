@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen import gates
 from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.errors import BlueGreenError
+from ansible_collections.loyalty.platform.plugins.module_utils.prometheus_api import url_fetcher
 
 
 def vector(*values):
@@ -123,16 +124,16 @@ def _closed_port():
 
 class TestFetcher:
     def test_query_round_trip(self, prometheus):
-        data = gates.prometheus_fetcher(prometheus)("vector(5)", "g")
+        data = url_fetcher(prometheus)("vector(5)", "g")
         assert gates.samples_of(data) == [({}, 5.0)]
 
     def test_rejected_query_names_gate_and_error(self, prometheus):
         with pytest.raises(BlueGreenError, match="rejected the query of gate g .*unclosed left parenthesis"):
-            gates.prometheus_fetcher(prometheus)("bad(", "g")
+            url_fetcher(prometheus)("bad(", "g")
 
     def test_unreachable_names_the_url(self):
         url = "http://127.0.0.1:%d" % _closed_port()
         with pytest.raises(BlueGreenError) as err:
-            gates.prometheus_fetcher(url, timeout=2)("vector(1)", "error-rate")
+            url_fetcher(url, timeout=2)("vector(1)", "error-rate")
         assert "Prometheus at %s is unreachable" % url in err.value.msg
         assert "gate error-rate cannot be evaluated" in err.value.msg
