@@ -25,15 +25,27 @@ description:
     so a concurrent edit is refused with 409 rather than overwritten. The same patch writes the audit annotations
     C(loyalty.platform/active-color), C(loyalty.platform/previous-color), C(loyalty.platform/switched-at) (UTC, ISO 8601),
     C(loyalty.platform/switch-id) and C(loyalty.platform/last-action).
-  - After the last patch every Service is read back (selector and switch id) and, with O(verify_endpoints=true), its
-    EndpointSlices must hold ready endpoints that are all Pods of the target color, within O(wait_timeout) seconds.
-  - If a patch or the verification fails, every Service already changed (or whose write may have landed) is put back to its
-    previous selector and annotations, retrying with a fresh C(resourceVersion), and the task fails. If a revert cannot be
-    written, the failure message states exactly which Service selects which color.
+  - Every switch, rollback or repair writes the same record (those five annotations) to every Service of the group, so after
+    it each Service's annotations agree with each other and with its selector. A Service that already selects O(target_color)
+    (only possible with O(repair=true)) gets the record alone, with the same C(resourceVersion) precondition and its selector
+    untouched; these annotation-only patches are written first, before any selector moves.
+  - After the last patch every Service is read back (selector and switch id) and, with O(verify_endpoints=true), the
+    EndpointSlices of every Service that moved must hold ready endpoints that are all Pods of the target color, within
+    O(wait_timeout) seconds.
+  - If a patch or the verification fails, every Service already patched (or whose write may have landed) is put back to its
+    previous selector and annotations, retrying with a fresh C(resourceVersion), and the task fails; a Service that got the
+    record alone has its previous annotations put back, so a failed switch leaves no Service with a half-written record.
+    A write that was refused, or that a re-read shows never landed, needs no revert. If a revert cannot be written, the
+    failure message states exactly which Service selects which color, and names any Service whose annotations may still
+    carry the failed switch's id (its selector is unchanged; a new O(repair=true) run writes one record again).
+  - O(gates) are evaluated for the target color before any write; a failing gate, or a Prometheus that cannot be reached,
+    switches nothing. In a gate query C({color}) is the target color, C({previous_color}) the active color, C({namespace})
+    O(namespace) and C({service}) each switched Service in turn.
   - Every switch, rollback or failed switch is recorded as a Kubernetes Event (reason C(BlueGreenSwitched),
     C(BlueGreenRolledBack) or C(BlueGreenSwitchFailed)) on the first Service, and in the module result.
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - loyalty.platform.prometheus
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -41,7 +53,9 @@ attributes:
     details: Reads and checks everything, then reports what would change; writes nothing, not even the Lease.
   diff_mode:
     support: full
-    details: The diff shows the selector of each Service before and after.
+    details: >-
+      The diff shows the selector of each Service before and after. A Service whose record alone would be rewritten
+      (O(repair=true)) shows no selector change; the message names it.
   platform:
     platforms: posix
 options:
@@ -68,7 +82,8 @@ options:
     type: str
   state:
     description:
-      - V(switched) puts every Service on O(target_color); nothing is written when the group already is there.
+      - V(switched) puts every Service on O(target_color); nothing is written when the group already is there (with
+        O(repair=true), when it is there with one true record; see O(repair)).
       - V(rolled_back) puts every Service back on the color recorded in their C(loyalty.platform/previous-color) annotation
         (which must agree), with the same checks. Rolling back a group that was already rolled back changes nothing.
     type: str
@@ -98,48 +113,6 @@ options:
       - When V(false) only the selectors and switch ids are read back.
     type: bool
     default: true
-  prometheus_url:
-    description:
-      - Base URL of the Prometheus HTTP API that evaluates O(gates), for example V(http://prometheus:9090).
-      - An unreachable Prometheus fails the gates and nothing is switched.
-      - Required when O(gates) is set.
-    type: str
-  gates:
-    description:
-      - PromQL instant queries evaluated against O(prometheus_url) before the switch. Every sample a query returns must satisfy
-        O(gates[].comparison) against O(gates[].threshold), or nothing is switched.
-      - In the query, C({color}) is replaced by the target color, C({previous_color}) by the active color, C({namespace}) by
-        O(namespace) and C({service}) by a Service name; other braces (PromQL label matchers) are left alone. A query that
-        contains C({service}) is evaluated once per switched Service.
-    type: list
-    elements: dict
-    suboptions:
-      name:
-        description:
-          - A name for the gate, used in messages and in the result.
-        type: str
-        required: true
-      query:
-        description:
-          - The PromQL instant query. It must return a vector or a scalar.
-        type: str
-        required: true
-      threshold:
-        description:
-          - The value each sample is compared with.
-        type: float
-        required: true
-      comparison:
-        description:
-          - How a sample must compare to O(gates[].threshold) for the gate to pass.
-        type: str
-        choices: ["<", "<=", ">", ">=", "==", "!="]
-        default: "<="
-      allow_empty:
-        description:
-          - Whether a query that returns no sample passes. By default an empty answer fails the gate.
-        type: bool
-        default: false
   lease_ttl:
     description:
       - C(leaseDurationSeconds) of the C(bluegreen-lock) Lease. Another run may take over a lease older than this.
@@ -154,7 +127,15 @@ options:
   repair:
     description:
       - Allow switching a group whose Services disagree on the active color (or lack the O(color_label) key); every Service not
-        already on O(target_color) is switched to it.
+        already on O(target_color) is switched to it, and every Service of the group, moved or not, gets the new record.
+      - The C(loyalty.platform/previous-color) a repair records (the color a later O(state=rolled_back) returns to, reported as
+        RV(audit.rollback_color)) is the color the moved Services left when they all selected one; otherwise (they selected
+        several, or lacked the key) the previous color the Services had recorded, when they all agree on one other than
+        O(target_color); otherwise none, the annotation is removed from every Service, and a rollback is refused until a
+        switch records one. RV(previous_color) of a repair of a mixed group is V(mixed).
+      - With O(repair=true) a group that already selects O(target_color) everywhere is left alone only when its record is one
+        true record (the same five annotations on every Service, naming the color each selects); otherwise the record alone
+        is rewritten on every Service. Without O(repair), such a group is never written to.
     type: bool
     default: false
 requirements:
@@ -162,11 +143,13 @@ requirements:
   - kubernetes >= 24.2.0
   - PyYAML >= 3.11
 notes:
-  - "API requests: a switch of N Services makes N + 10 requests when the EndpointSlices have converged by the first
-    read-back: 4 reads (list Services, get Lease, list Deployments, list Pods of the target color), 1 Lease create,
-    N Service patches, 3 reads to verify (list Services, list EndpointSlices, list Pods; repeated per poll while the slices
-    converge), 1 Event and 1 Lease delete. Every list is one request per namespace, narrowed by a label selector where one
-    applies. A request that changes nothing costs 1 request (list Services). Gates query Prometheus, not the API server.
+  - "API requests: a switch, rollback or repair of a group of N Services makes N + 10 requests when the EndpointSlices have
+    converged by the first read-back: 4 reads (list Services, get Lease, list Deployments, list Pods of the target color),
+    1 Lease create, N Service patches (one per Service of the group, also those a repair only re-records), 3 reads to
+    verify (list Services, list EndpointSlices, list Pods; repeated per poll while the slices converge), 1 Event and
+    1 Lease delete. Every list is one request per namespace, narrowed by a label selector where one
+    applies. A request that changes nothing costs 1 request (list Services). Gate queries are not counted: through
+    O(prometheus_service) each is one more (proxied) API request, through O(prometheus_url) none.
     The first run against a new API server also makes the Kubernetes client's discovery requests, which are cached."
   - The result key RV(api_requests) reports the number of API requests the run made.
   - "Objects the module expects: Services with a selector such as C(app: user-service, color: blue), Deployments named by
@@ -188,7 +171,7 @@ EXAMPLES = r"""
     namespace: loyalty-system-production
     services: [user-service, point-service, rewards-service, admin-service]
     target_color: green
-    prometheus_url: http://prometheus.monitoring:9090
+    prometheus_service: {namespace: monitoring, name: prometheus-server, port: "9090"}
     gates:
       - name: error-rate
         query: >-
@@ -255,7 +238,8 @@ active_color:
   sample: green
 previous_color:
   description:
-    - The color the group selected before the switch (V(mixed) for a repaired group).
+    - The color the group selected before the switch (V(mixed) for a repaired group; the color such a repair records as the
+      previous color is RV(audit.rollback_color)).
     - For a task that changed nothing, the color recorded in the C(loyalty.platform/previous-color) annotations, if they agree.
   returned: success
   type: str
@@ -334,13 +318,24 @@ audit:
       description: The lease holder identity that made the switch.
       type: str
     from:
-      description: The color before.
+      description: The color before (V(mixed) for a repaired group).
       type: str
     to:
       description: The color after.
       type: str
+    rollback_color:
+      description:
+        - The color written to every Service's C(loyalty.platform/previous-color) annotation, the one O(state=rolled_back)
+          returns to. Equal to RV(audit.from) except after a repair (see O(repair)); null when no color could be recorded
+          and the annotation was removed.
+      type: str
+      sample: blue
     services:
       description: The Services whose selector changed.
+      type: list
+      elements: str
+    record_only:
+      description: The Services that already selected the target color and got the record alone (a repair); empty otherwise.
       type: list
       elements: str
     event:
@@ -351,7 +346,10 @@ event:
   returned: when a switch failed after the lock was taken
   type: dict
 split:
-  description: On failure, whether the group was left on more than one color (only when a revert could not be written).
+  description:
+    - On failure, whether the group was left on more than one color. After a failed switch or rollback, only when a revert
+      could not be written; after a failed repair also when every revert was written, the group then being as split as the
+      repair found it.
   returned: when a switch failed after the lock was taken
   type: bool
   sample: false
@@ -378,10 +376,17 @@ from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import 
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
 
-from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.api import KubeApi
+from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.api import BlueGreenApi
 from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.errors import BlueGreenError
-from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.gates import GATE_SPEC
 from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.switch import default_holder, run_switch
+from ansible_collections.loyalty.platform.plugins.module_utils.conventions import COLOR_LABEL, DEPLOYMENT_NAME
+from ansible_collections.loyalty.platform.plugins.module_utils.kube_api import KubeApi
+from ansible_collections.loyalty.platform.plugins.module_utils.prometheus_api import (
+    PROMETHEUS_MUTUALLY_EXCLUSIVE,
+    make_fetcher,
+    prometheus_spec,
+    validate_prometheus,
+)
 
 
 def argument_spec():
@@ -389,19 +394,18 @@ def argument_spec():
     spec.update(
         namespace=dict(type="str", required=True),
         services=dict(type="list", elements="str", required=True),
-        color_label=dict(type="str", default="color"),
+        color_label=dict(type="str", default=COLOR_LABEL),
         target_color=dict(type="str"),
         state=dict(type="str", default="switched", choices=["switched", "rolled_back"]),
-        deployment_name=dict(type="str", default="{service}-{color}"),
+        deployment_name=dict(type="str", default=DEPLOYMENT_NAME),
         wait_timeout=dict(type="int", default=60),
         require_replica_parity=dict(type="bool", default=True),
         verify_endpoints=dict(type="bool", default=True),
-        prometheus_url=dict(type="str"),
-        gates=dict(type="list", elements="dict", options=GATE_SPEC),
         lease_ttl=dict(type="int", default=300),
         lease_holder=dict(type="str"),
         repair=dict(type="bool", default=False),
     )
+    spec.update(prometheus_spec())
     return spec
 
 
@@ -410,14 +414,19 @@ def main():
         argument_spec=argument_spec(),
         supports_check_mode=True,
         required_if=[("state", "switched", ["target_color"])],
-        required_by={"gates": "prometheus_url"},
+        mutually_exclusive=PROMETHEUS_MUTUALLY_EXCLUSIVE,
     )
     params = dict(module.params)
     params["lease_holder"] = params["lease_holder"] or default_holder()
     api = None
     try:
-        api = KubeApi(get_api_client(module=module).client)
-        result = run_switch(api, params, check_mode=module.check_mode)
+        problems = validate_prometheus(params)
+        if problems:
+            raise BlueGreenError("Invalid options: %s." % "; ".join(problems))
+        client = get_api_client(module=module).client
+        api = BlueGreenApi(client)
+        fetch = make_fetcher(params, lambda timeout: KubeApi(client, request_timeout=timeout)) if params["gates"] else None
+        result = run_switch(api, params, check_mode=module.check_mode, fetch=fetch)
     except BlueGreenError as exc:
         details = dict(exc.details)
         for warning in details.pop("warnings", []):

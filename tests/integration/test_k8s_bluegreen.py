@@ -252,14 +252,71 @@ def test_rollback_returns_to_the_recorded_color_once(group, switch, kube_sandbox
     group.assert_settled("blue")
 
 
-def test_repair_puts_a_mixed_group_on_one_color(group, switch):
-    group.services.patch(namespace=group.namespace, name="point-service", body={"spec": {"selector": {"color": "green"}}},
-                         content_type="application/merge-patch+json")
+def split_by_hand(group, color, names):
+    """Someone points some Services at ``color`` with a plain selector patch, leaving their annotations as they were."""
+    for name in names:
+        group.services.patch(namespace=group.namespace, name=name, body={"spec": {"selector": {"color": color}}},
+                             content_type="application/merge-patch+json")
+
+
+def records(group):
+    """Each Service's audit annotations and selector, read back through the API."""
+    return dict((name, {"audit": group.audit(name), "selector": group.service(name)["spec"]["selector"]}) for name in GROUP)
+
+
+def test_repair_puts_a_mixed_group_on_one_color(group, switch, kube_sandbox):
+    """A switch to green, then user-service and admin-service put back on blue by hand: the repair writes one record
+    to all four, including point-service and rewards-service, which were on green already (annotation-only patches)."""
+    assert switch(target_color="green")[0].rc == 0
+    split_by_hand(group, "blue", ["user-service", "admin-service"])
+    unchanged_selectors = dict((name, group.service(name)["spec"]["selector"]) for name in ("point-service", "rewards-service"))
+    kube_sandbox.reset_stats()
     result, task = switch(target_color="green", repair=True)
     assert result.rc == 0, task.get("msg")
+    stats = kube_sandbox.stats()
+    assert api_requests(stats) == len(GROUP) + 10 == task["api_requests"] and stats["writes"] == len(GROUP) + 3
     group.assert_settled("green")
     assert task["previous_color"] == "mixed"
-    assert group.audit("point-service") == {}  # already on green: not touched
+    assert task["audit"]["services"] == ["user-service", "admin-service"] and task["audit"]["record_only"] == ["point-service", "rewards-service"]
+    assert task["audit"]["rollback_color"] == "blue"
+
+    after = records(group)
+    [record] = set(tuple(sorted(item["audit"].items())) for item in after.values())
+    record = dict(record)
+    assert record["switch-id"] == task["switch_id"] and record["active-color"] == "green" and record["previous-color"] == "blue"
+    assert record["last-action"] == "switched" and record["switched-at"] == task["audit"]["switched_at"]
+    assert all(item["selector"]["color"] == record["active-color"] for item in after.values())
+    for name, selector in unchanged_selectors.items():
+        assert after[name]["selector"] == selector
+
+    # The record is the one a rollback follows: the whole group goes to blue.
+    result, task = switch(state="rolled_back")
+    assert result.rc == 0 and task["changed"] and task["target_color"] == "blue", task.get("msg")
+    group.assert_settled("blue")
+    assert set(tuple(sorted(item["audit"].items())) for item in records(group).values()) == {tuple(sorted({
+        "active-color": "blue", "previous-color": "green", "switch-id": task["switch_id"], "last-action": "rolled_back",
+        "switched-at": task["audit"]["switched_at"]}.items()))}
+
+
+@pytest.mark.parametrize("faulted,reverted", [
+    ("admin-service", "Reverted point-service (audit record), rewards-service (audit record), user-service;"),
+    ("rewards-service", "Reverted point-service (audit record);"),
+], ids=["last-selector-patch", "record-only-patch"])
+def test_failed_repair_leaves_every_record_as_it_was(group, switch, kube_sandbox, faulted, reverted):
+    """A 409 on one patch of a repair: the selectors and the annotation-only records already written are put back,
+    so every Service reads back exactly as before, none half-recorded."""
+    assert switch(target_color="green")[0].rc == 0
+    split_by_hand(group, "blue", ["user-service", "admin-service"])
+    before = records(group)
+    kube_sandbox.fault(type="fail_writes", namespace=group.namespace, resource="services", name=faulted, count=1, status=409)
+    result, task = switch(target_color="green", repair=True)
+    assert result.rc != 0 and task.get("failed")
+    assert "patching Service %s failed (someone else changed it since it was read)" % faulted in task["msg"], task["msg"]
+    assert reverted in task["msg"] and "every Service is back on its previous color" in task["msg"], task["msg"]
+    assert task["lease_released"] is True and task["split"] is True  # as split as the repair found it
+    assert records(group) == before
+    assert group.lease() is None or not group.lease()["spec"].get("holderIdentity")
+    assert sorted(e["reason"] for e in group.our_events()) == ["BlueGreenSwitchFailed", "BlueGreenSwitched"]
 
 
 def test_stale_lease_is_taken_over(group, switch):

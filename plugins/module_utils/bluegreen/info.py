@@ -41,34 +41,34 @@ def deployment_report(name, deployment, hpa):
     return report
 
 
-def _agreed(values):
-    values = set(values)
-    return values.pop() if len(values) == 1 else None
-
-
-def collect_info(api, params, clock=utcnow):
-    namespace, label, template = params["namespace"], params["color_label"], params["deployment_name"]
-    names = params["services"]
-    services_by_name = plan.index_by_name(api.list_services(namespace))
-    slices = api.list_endpointslices(namespace, label_selector=plan.SLICE_SERVICE_LABEL)
-    deployments = plan.index_by_name(api.list_deployments(namespace))
+def read_group(api, namespace):
+    """The five reads of a report, each one request per namespace: the raw lists as the API returns them."""
+    raw = {
+        "services": api.list_services(namespace),
+        "slices": api.list_endpointslices(namespace, label_selector=plan.SLICE_SERVICE_LABEL),
+        "deployments": api.list_deployments(namespace),
+    }
     try:
-        hpas = plan.index_by_name(api.list_hpas(namespace))
+        raw["hpas"] = api.list_hpas(namespace)
     except ApiError as exc:
         if exc.status != 404:
             raise
-        hpas = {}
-    lease = api.get_lease(namespace, LEASE_NAME)
+        raw["hpas"] = []
+    raw["lease"] = api.get_lease(namespace, LEASE_NAME)
+    return raw
 
-    services, views = [], []
+
+def service_reports(names, services_by_name, slices, color_label):
+    """``(reports, views)``: a report per named Service (``exists: false`` for a missing one), and the views of those that exist."""
+    reports, views = [], []
     for name in names:
         service = services_by_name.get(name)
         if service is None:
-            services.append({"name": name, "exists": False, "selector": {}, "color": None, "annotations": {}, "endpoints": {"ready": 0, "not_ready": 0}})
+            reports.append({"name": name, "exists": False, "selector": {}, "color": None, "annotations": {}, "endpoints": {"ready": 0, "not_ready": 0}})
             continue
-        view = plan.service_view(service, label)
+        view = plan.service_view(service, color_label)
         views.append(view)
-        services.append({
+        reports.append({
             "name": name,
             "exists": True,
             "selector": view["selector"],
@@ -76,52 +76,86 @@ def collect_info(api, params, clock=utcnow):
             "annotations": view["annotations"],
             "endpoints": endpoint_counts(name, slices),
         })
+    return reports, views
 
-    active = None
-    if views:
-        active = plan.group_color(views) or "mixed"
-    previous = _agreed(view["annotations"].get(plan.ANNOTATION_PREVIOUS) for view in views) if views else None
-    colors = list(params.get("colors") or [])
+
+def active_color(views):
+    """The color every Service selects, ``mixed`` when they disagree, None when none exists."""
+    if not views:
+        return None
+    return plan.group_color(views) or "mixed"
+
+
+def previous_color(views):
+    return plan.agreed(view["annotations"].get(plan.ANNOTATION_PREVIOUS) for view in views) if views else None
+
+
+def known_colors(colors, views):
+    """The colors asked for, then any other one a Service selects or records as previous, in order of appearance."""
+    known = list(colors or [])
     for view in views:
         for color in (view["color"], view["annotations"].get(plan.ANNOTATION_PREVIOUS)):
-            if color and color not in colors:
-                colors.append(color)
+            if color and color not in known:
+                known.append(color)
+    return known
 
+
+def color_reports(colors, names, template, deployments_by_name, hpas_by_name):
+    """Per color: each Service's Deployment of that color, whether all are ready and whether any exists."""
     per_color = {}
     for color in colors:
         reports = {}
         for name in names:
             deployment_name = plan.render_name(template, name, color)
-            reports[name] = deployment_report(deployment_name, deployments.get(deployment_name), hpas.get(deployment_name))
+            reports[name] = deployment_report(deployment_name, deployments_by_name.get(deployment_name), hpas_by_name.get(deployment_name))
         per_color[color] = {
             "deployments": reports,
             "ready": all(report["ready"] for report in reports.values()),
             "exists": any(report["exists"] for report in reports.values()),
         }
+    return per_color
 
-    last_switch = None
-    if views:
-        switch_id = _agreed(view["annotations"].get(plan.ANNOTATION_SWITCH_ID) for view in views)
-        if switch_id:
-            last_switch = {
-                "switch_id": switch_id,
-                "switched_at": _agreed(view["annotations"].get(plan.ANNOTATION_SWITCHED_AT) for view in views),
-                "action": _agreed(view["annotations"].get(plan.ANNOTATION_LAST_ACTION) for view in views),
-            }
 
-    status = lease_status(lease, clock())
+def last_switch(views):
+    """The switch the Services' records agree on, or None when they name none or different ones."""
+    switch_id = plan.agreed(view["annotations"].get(plan.ANNOTATION_SWITCH_ID) for view in views) if views else None
+    if not switch_id:
+        return None
+    return {
+        "switch_id": switch_id,
+        "switched_at": plan.agreed(view["annotations"].get(plan.ANNOTATION_SWITCHED_AT) for view in views),
+        "action": plan.agreed(view["annotations"].get(plan.ANNOTATION_LAST_ACTION) for view in views),
+    }
+
+
+def lease_report(lease, now):
+    status = lease_status(lease, now)
     if status is not None:
         status.pop("resource_version", None)
+    return status
+
+
+def summarise(raw, params, now):
+    """The report of ``read_group``'s lists: pure, no request."""
+    names, label = params["services"], params["color_label"]
+    services, views = service_reports(names, plan.index_by_name(raw["services"]), raw["slices"], label)
+    active = active_color(views)
+    colors = known_colors(params.get("colors"), views)
     return {
         "changed": False,
-        "namespace": namespace,
+        "namespace": params["namespace"],
         "services": services,
         "missing_services": [item["name"] for item in services if not item["exists"]],
         "active_color": active,
-        "previous_color": previous,
+        "previous_color": previous_color(views),
         "inactive_colors": [color for color in colors if color != active],
-        "colors": per_color,
-        "last_switch": last_switch,
-        "lease": status,
-        "api_requests": api.requests,
+        "colors": color_reports(colors, names, params["deployment_name"], plan.index_by_name(raw["deployments"]), plan.index_by_name(raw["hpas"])),
+        "last_switch": last_switch(views),
+        "lease": lease_report(raw["lease"], now),
     }
+
+
+def collect_info(api, params, clock=utcnow):
+    result = summarise(read_group(api, params["namespace"]), params, clock())
+    result["api_requests"] = api.requests
+    return result

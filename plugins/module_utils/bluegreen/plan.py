@@ -13,6 +13,7 @@ or Deployment and what to change.
 from __future__ import annotations
 
 from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.errors import BlueGreenError
+from ansible_collections.loyalty.platform.plugins.module_utils.kube_api import pod_ready
 
 ANNOTATION_ACTIVE = "loyalty.platform/active-color"
 ANNOTATION_PREVIOUS = "loyalty.platform/previous-color"
@@ -130,6 +131,52 @@ def services_to_switch(views, target, repair, color_label):
     return [view for view in views if view["color"] != target]
 
 
+def services_on_target(views, target):
+    """The Services a switch to ``target`` only re-records: their selector already selects it (after a repair)."""
+    return [view for view in views if view["color"] == target]
+
+
+def patch_order(views, target):
+    """Every Service of the group, in the order a switch writes them.
+
+    The annotation-only writes go first: a refusal there fails the switch
+    before any selector, and so any traffic, has moved.
+    """
+    return services_on_target(views, target) + [view for view in views if view["color"] != target]
+
+
+def agreed(values):
+    """The one value every item has, or None when they differ (or there are none)."""
+    values = set(values)
+    return values.pop() if len(values) == 1 else None
+
+
+def rollback_color(views, changes, target):
+    """The previous color a switch to ``target`` records on every Service: the color a later rollback returns to.
+
+    The color the switched Services leave, when they share one (always so
+    outside a repair). Otherwise (a repair of Services on several colors, or
+    one that only rewrites the record) the previous color the group had
+    recorded, if every Service agrees on it and it is not the target; else
+    None: the annotation is removed and a rollback is refused until a switch
+    records one.
+    """
+    left = group_color(changes) if changes else None
+    if left is not None:
+        return left
+    recorded = agreed(view["annotations"].get(ANNOTATION_PREVIOUS) for view in views)
+    return recorded if recorded != target else None
+
+
+def record_is_true(views):
+    """True when every Service carries one and the same audit record, and its active color is the color it selects."""
+    records = set(tuple(view["annotations"].get(key) for key in AUDIT_ANNOTATIONS) for view in views)
+    if len(records) != 1:
+        return False
+    record = dict(zip(AUDIT_ANNOTATIONS, records.pop()))
+    return bool(record[ANNOTATION_SWITCH_ID]) and all(view["color"] == record[ANNOTATION_ACTIVE] for view in views)
+
+
 def replica_counts(deployment):
     spec = deployment.get("spec") or {}
     status = deployment.get("status") or {}
@@ -202,15 +249,6 @@ def selector_matches(selector, labels):
     return all(labels.get(key) == value for key, value in selector.items())
 
 
-def pod_ready(pod):
-    if (pod.get("metadata") or {}).get("deletionTimestamp"):
-        return False
-    for condition in (pod.get("status") or {}).get("conditions") or []:
-        if condition.get("type") == "Ready":
-            return condition.get("status") == "True"
-    return False
-
-
 def switched_selector(view, color_label, target):
     selector = dict(view["selector"])
     selector[color_label] = target
@@ -260,34 +298,43 @@ def audit_annotations(target, previous, switched_at, switch_id, action):
     }
 
 
-def switch_patch(view, target, color_label, switched_at, switch_id, action):
-    """JSON merge patch: the selector and the audit record in one write, preconditioned on resourceVersion.
+def switch_patch(view, target, color_label, record):
+    """JSON merge patch of one Service: the group's audit record and, unless it already selects ``target``, the selector.
 
-    A merge patch carrying metadata.resourceVersion is refused with 409 by the
-    API server when the object changed since it was read.
+    One write per Service, preconditioned on resourceVersion: a merge patch
+    carrying metadata.resourceVersion is refused with 409 by the API server
+    when the object changed since it was read. ``record`` is
+    ``audit_annotations(...)``, the same for every Service of the switch.
     """
-    return {
-        "metadata": {
-            "resourceVersion": view["resource_version"],
-            "annotations": audit_annotations(target, view["color"], switched_at, switch_id, action),
-        },
-        "spec": {"selector": {color_label: target}},
-    }
+    patch = {"metadata": {"resourceVersion": view["resource_version"], "annotations": dict(record)}}
+    if view["color"] != target:
+        patch["spec"] = {"selector": {color_label: target}}
+    return patch
 
 
-def revert_patch(view, color_label, resource_version):
-    """Put the selector key and the audit annotations back as they were (None deletes a key that did not exist)."""
-    return {
+def revert_patch(view, color_label, resource_version, selector=True):
+    """Put the audit annotations (None deletes a key that did not exist) and, with ``selector``, the selector key back as they were.
+
+    ``selector`` is False for a Service whose switch patch only wrote the record.
+    """
+    patch = {
         "metadata": {
             "resourceVersion": resource_version,
             "annotations": dict((key, view["annotations"].get(key)) for key in AUDIT_ANNOTATIONS),
         },
-        "spec": {"selector": {color_label: view["color"]}},
     }
+    if selector:
+        patch["spec"] = {"selector": {color_label: view["color"]}}
+    return patch
 
 
-# Outcomes of one selector patch, for revert planning.
-APPLIED = "applied"          # the API answered 2xx: the Service is on the target color
+def write_landed(current, original, switch_id):
+    """Whether a Service read back after an unanswered write shows that write: a changed selector or our switch-id."""
+    return current["color"] != original["color"] or current["annotations"].get(ANNOTATION_SWITCH_ID) == switch_id
+
+
+# Outcomes of one switch patch, for revert planning.
+APPLIED = "applied"          # the API answered 2xx: the Service is on the target color with the new record
 AMBIGUOUS = "ambiguous"      # 5xx or no answer: the write may or may not have been applied
 NOT_APPLIED = "not_applied"  # 409/4xx: the API refused it, the Service is unchanged
 UNTOUCHED = "untouched"      # never attempted
@@ -319,13 +366,13 @@ def endpoint_ready(endpoint):
     return (endpoint.get("conditions") or {}).get("ready") is not False
 
 
-def verify_selectors(changes, target, color_label, switch_id, services_by_name):
-    """After the last patch, every switched Service must select the target and carry our switch-id.
+def verify_selectors(patched, target, color_label, switch_id, services_by_name):
+    """After the last patch, every patched Service (the whole group) must select the target and carry our switch-id.
 
     These problems do not heal by waiting: someone else changed the object.
     """
     problems = []
-    for view in changes:
+    for view in patched:
         name = view["name"]
         service = services_by_name.get(name)
         if service is None:

@@ -4,12 +4,18 @@
 
 """The switch itself: read once, decide, lock, patch, verify, revert on any failure, audit.
 
-Request budget of a switch of N Services (the figure DOCUMENTATION states):
-reads before any write: list Services, get Lease, list Deployments, list Pods
-of the target color (4); writes: create Lease, one patch per Service, one
-Event, delete Lease (N + 3); verification: list Services, list EndpointSlices,
-list Pods (3 per round, one round when the slices have converged). That is
-N + 10 requests, a no-op is 1 request, and gates go to Prometheus, not the API.
+Every switch (normal, rollback or repair) writes the same audit record to
+every Service of the group: the selector and the record in one patch for a
+Service that moves, the record alone for one that already selects the target
+(a repair). All or nothing: a failure puts back the selectors and the records.
+
+Request budget of a switch of a group of N Services (the figure DOCUMENTATION
+states): reads before any write: list Services, get Lease, list Deployments,
+list Pods of the target color (4); writes: create Lease, one patch per Service
+of the group (moved or re-recorded), one Event, delete Lease (N + 3);
+verification: list Services, list EndpointSlices, list Pods (3 per round, one
+round when the slices have converged). That is N + 10 requests; a no-op is 1
+request. Gate queries are not counted here (DOCUMENTATION says what they cost).
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import uuid
 from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen import plan
 from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.api import ApiError
 from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.errors import BlueGreenError
-from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.gates import evaluate_gates, prometheus_fetcher
+from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.gates import evaluate_gates
 from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.lock import (
     LEASE_NAME,
     LeaseLock,
@@ -100,8 +106,90 @@ def _left_on(view, color_label, color):
 
 
 def _recorded_previous(views):
-    recorded = set(view["annotations"].get(plan.ANNOTATION_PREVIOUS) for view in views)
-    return recorded.pop() if len(recorded) == 1 else None
+    return plan.agreed(view["annotations"].get(plan.ANNOTATION_PREVIOUS) for view in views)
+
+
+def _names(views):
+    return ", ".join(view["name"] for view in views)
+
+
+def _resource_version(obj):
+    return ((obj or {}).get("metadata") or {}).get("resourceVersion")
+
+
+def _patch_failure(name, exc):
+    conflict = " (someone else changed it since it was read)" if exc.status == 409 else ""
+    return "patching Service %s failed%s: %s" % (name, conflict, exc)
+
+
+def _plan_message(verb, changes, target, record_only):
+    """`switch a, b from blue to green`, and the Services whose record alone is rewritten (a repair)."""
+    parts = []
+    if changes:
+        parts.append("%s %s from %s to %s" % (verb, _names(changes), _from_colors(changes), target))
+    if record_only:
+        parts.append("rewrite the audit record of %s (already on %s)" % (_names(record_only), target))
+    return " and ".join(parts)
+
+
+def _done_message(attempt):
+    """What a switch that went through did, for the result and its Event."""
+    if attempt.changes:
+        verb = "Switched" if attempt.action == plan.ACTION_SWITCHED else "Rolled back"
+        text = "%s Services %s from %s to %s" % (verb, _names(attempt.changes), _from_colors(attempt.changes), attempt.target)
+        if attempt.record_only:
+            text += "; rewrote the audit record of %s (already on %s)" % (_names(attempt.record_only), attempt.target)
+    else:
+        text = "Rewrote the audit record of Services %s (already on %s)" % (_names(attempt.record_only), attempt.target)
+    return "%s (switch-id %s)." % (text, attempt.switch_id)
+
+
+def _revert_outcome(attempt, colors, reverted, unreverted):
+    """Where a failed switch left the group: reverted, SPLIT (a selector could not be put back), or a record left behind."""
+    state = ", ".join("%s=%s" % item for item in colors.items())
+    moved_left = [(name, why) for name, why in unreverted.items() if attempt.selector_changes(name)]
+    record_left = [(name, why) for name, why in unreverted.items() if not attempt.selector_changes(name)]
+    if moved_left:
+        text = (
+            "Could not revert %s; the group is SPLIT: %s. Put it back on one color with state=switched, repair=true and "
+            "target_color=%s." % ("; ".join("%s (%s)" % item for item in moved_left), state, attempt.by_name()[attempt.changes[0]["name"]]["color"])
+        )
+    else:
+        names = ", ".join(name if attempt.selector_changes(name) else "%s (audit record)" % name for name in reverted)
+        text = "%s; every Service is back on its previous color (%s)." % ("Reverted %s" % names if reverted else "Nothing had been changed", state)
+    if record_left:
+        text += (
+            " Could not restore the audit record of %s; its selector is unchanged but its annotations may still name switch-id %s: "
+            "re-run with state=switched and repair=true to write one record." % ("; ".join("%s (%s)" % item for item in record_left), attempt.switch_id)
+        )
+    return text
+
+
+class Attempt:
+    """One switch being written: what moves, the record every Service gets, and how each write went."""
+
+    def __init__(self, views, changes, target, action, switch_id, switched_at):
+        self.views = views
+        self.changes = changes
+        self.target = target
+        self.action = action
+        self.switch_id = switch_id
+        self.switched_at = switched_at
+        self.rollback_color = plan.rollback_color(views, changes, target)
+        self.record = plan.audit_annotations(target, self.rollback_color, switched_at, switch_id, action)
+        self.record_only = plan.services_on_target(views, target)
+        self.patched = plan.patch_order(views, target)
+        # (name, outcome) in patch order, for plan.revert_plan; the API's answer to each patch that went through.
+        self.outcomes = [(view["name"], plan.UNTOUCHED) for view in self.patched]
+        self.returned = {}
+        self._moved = set(view["name"] for view in changes)
+
+    def selector_changes(self, name):
+        """False for a Service whose patch writes only the record."""
+        return name in self._moved
+
+    def by_name(self):
+        return dict((view["name"], view) for view in self.views)
 
 
 class Switch:
@@ -135,43 +223,52 @@ class Switch:
 
     # Reading and deciding: no writes happen in this part.
     def _run(self):
-        params, namespace, label = self.params, self.namespace, self.label
-        services_by_name = plan.index_by_name(self.api.list_services(namespace))
-        views = plan.group_views(services_by_name, params["services"], label, namespace)
-        target, noop = plan.resolve_target(params["state"], params.get("target_color"), views, label)
-        if noop:
+        params = self.params
+        views = plan.group_views(plan.index_by_name(self.api.list_services(self.namespace)), params["services"], self.label, self.namespace)
+        target, noop = plan.resolve_target(params["state"], params.get("target_color"), views, self.label)
+        if noop and not (params["repair"] and not plan.record_is_true(views)):
+            # With repair, a group already on the target whose record is not one true record gets it rewritten.
             return self._result(False, "Nothing to do: %s." % noop, views, views, target, previous=_recorded_previous(views))
 
-        changes = plan.services_to_switch(views, target, params["repair"], label)
-        observed_lease = self.api.get_lease(namespace, LEASE_NAME)
-        acquire_decision(observed_lease, params["lease_holder"], namespace, self.clock())
-
-        deployments = plan.index_by_name(self.api.list_deployments(namespace))
-        problems = plan.check_deployments(changes, target, deployments, params["deployment_name"], params["require_replica_parity"])
-        pods = self.api.list_pods(namespace, label_selector="%s=%s" % (label, target))
-        problems.extend(plan.endpoint_problems(changes, target, label, pods))
-        plan.raise_problems(problems, "The %s color cannot take the traffic of %s" % (target, ", ".join(view["name"] for view in changes)))
-
-        gate_results = []
-        if params.get("gates"):
-            fetch = self.fetch or prometheus_fetcher(params["prometheus_url"])
-            gate_results, gate_problems = evaluate_gates(
-                params["gates"], fetch, namespace, target, plan.group_color(views), [view["name"] for view in changes]
-            )
-            plan.raise_problems(gate_problems, "A gate refused the switch to %s" % target)
-
-        planned = dict((view["name"], dict(view, selector=plan.switched_selector(view, label, target), color=target)) for view in changes)
-        after_views = [planned.get(view["name"], view) for view in views]
-        action = params["state"]
-        verb = "switch" if action == plan.ACTION_SWITCHED else "roll back"
+        changes = plan.services_to_switch(views, target, params["repair"], self.label)
+        observed_lease = self.api.get_lease(self.namespace, LEASE_NAME)
+        acquire_decision(observed_lease, params["lease_holder"], self.namespace, self.clock())
+        self._check_target(changes, target)
+        gate_results = self._evaluate_gates(views, changes, target)
         if self.check_mode:
-            msg = "Would %s %s from %s to %s." % (verb, ", ".join(planned), _from_colors(changes), target)
-            return self._result(True, msg, views, after_views, target, previous=_color_or_mixed(views), gates=gate_results)
+            return self._preview(views, changes, target, gate_results)
+        return self._switch_locked(observed_lease, views, changes, target, gate_results)
 
-        self.lock = LeaseLock(self.api, namespace, params["lease_holder"], params["lease_ttl"], clock=self.clock)
+    def _check_target(self, changes, target):
+        """The target Deployments and Pods of every Service that moves must be able to take its traffic."""
+        deployments = plan.index_by_name(self.api.list_deployments(self.namespace))
+        problems = plan.check_deployments(changes, target, deployments, self.params["deployment_name"], self.params["require_replica_parity"])
+        pods = self.api.list_pods(self.namespace, label_selector="%s=%s" % (self.label, target))
+        problems.extend(plan.endpoint_problems(changes, target, self.label, pods))
+        plan.raise_problems(problems, "The %s color cannot take the traffic of %s" % (target, _names(changes)))
+
+    def _evaluate_gates(self, views, changes, target):
+        if not self.params.get("gates"):
+            return []
+        gate_results, gate_problems = evaluate_gates(
+            self.params["gates"], self.fetch, self.namespace, target, plan.group_color(views), [view["name"] for view in changes]
+        )
+        plan.raise_problems(gate_problems, "A gate refused the switch to %s" % target)
+        return gate_results
+
+    def _preview(self, views, changes, target, gate_results):
+        """Check mode: the selectors the switch would write; Services already on the target keep theirs."""
+        planned = dict((view["name"], dict(view, selector=plan.switched_selector(view, self.label, target), color=target)) for view in changes)
+        after_views = [planned.get(view["name"], view) for view in views]
+        verb = "switch" if self.params["state"] == plan.ACTION_SWITCHED else "roll back"
+        msg = "Would %s." % _plan_message(verb, changes, target, plan.services_on_target(views, target))
+        return self._result(True, msg, views, after_views, target, previous=_color_or_mixed(views), gates=gate_results)
+
+    def _switch_locked(self, observed_lease, views, changes, target, gate_results):
+        self.lock = LeaseLock(self.api, self.namespace, self.params["lease_holder"], self.params["lease_ttl"], clock=self.clock)
         self.lock.acquire(observed_lease)
         try:
-            result = self._switch(views, changes, target, action, gate_results)
+            result = self._switch(views, changes, target, self.params["state"], gate_results)
         except BlueGreenError as exc:
             self._release()
             exc.details.update(self._bookkeeping())
@@ -192,129 +289,147 @@ class Switch:
     def _bookkeeping(self):
         return {"api_requests": self.api.requests, "warnings": list(self.warnings), "lease_released": bool(self.released)}
 
-    # Writing: every path out of here leaves the group on one color, or says exactly which Service is where.
+    # Writing: every path out of here leaves the group on one color and one record, or says exactly which Service is where.
     def _switch(self, views, changes, target, action, gate_results):
-        namespace, label = self.namespace, self.label
-        switch_id = self.new_id()
-        switched_at = format_time(self.clock())
-        outcomes = [(view["name"], plan.UNTOUCHED) for view in changes]
-        returned = {}
-        failure = None
+        attempt = Attempt(views, changes, target, action, self.new_id(), format_time(self.clock()))
+        failure = self._write_and_verify(attempt)
+        if failure is None:
+            return self._succeeded(attempt, gate_results)
+        return self._failed(attempt, failure)
+
+    def _write_and_verify(self, attempt):
+        """Patch every Service, then verify; returns why the switch failed, or None."""
         try:
-            for index, view in enumerate(changes):
-                patch = plan.switch_patch(view, target, label, switched_at, switch_id, action)
-                # Until the API answers, the write may have landed: anything raised in between leaves it to be re-read and reverted.
-                outcomes[index] = (view["name"], plan.AMBIGUOUS)
-                try:
-                    returned[view["name"]] = self.api.patch_service(namespace, view["name"], patch)
-                    outcomes[index] = (view["name"], plan.APPLIED)
-                except ApiError as exc:
-                    outcomes[index] = (view["name"], plan.classify_patch_error(exc.status))
-                    conflict = " (someone else changed it since it was read)" if exc.status == 409 else ""
-                    failure = "patching Service %s failed%s: %s" % (view["name"], conflict, exc)
-                    break
+            failure = self._patch_all(attempt)
             if failure is None:
-                problems = self._verify(changes, target, switch_id)
+                problems = self._verify(attempt.patched, attempt.changes, attempt.target, attempt.switch_id)
                 if problems:
                     failure = "verification after the switch failed: %s" % "; ".join(problems)
+            return failure
         except ApiError as exc:
-            failure = "re-reading the group after the switch failed: %s" % exc
+            return "re-reading the group after the switch failed: %s" % exc
         except Exception as exc:  # pylint: disable=broad-except
             # Whatever went wrong mid-switch, the Services already changed must go back before we fail.
-            failure = "unexpected error during the switch: %r" % exc
+            return "unexpected error during the switch: %r" % exc
 
-        views_by_name = dict((view["name"], view) for view in views)
-        previous = _color_or_mixed(views)
-        if failure is None:
-            after = dict((name, plan.service_view(obj, label)) for name, obj in returned.items())
-            after_views = [after.get(view["name"], view) for view in views]
-            verb = "Switched" if action == plan.ACTION_SWITCHED else "Rolled back"
-            message = "%s Services %s from %s to %s (switch-id %s)." % (verb, ", ".join(after), _from_colors(changes), target, switch_id)
-            event = self._event(views, REASONS[action], "Normal", message, switch_id)
-            return self._result(
-                True, message, views, after_views, target, previous=previous, switch_id=switch_id, switched_at=switched_at,
-                gates=gate_results, event=event, action=action,
-            )
+    def _patch_all(self, attempt):
+        """One preconditioned patch per Service, stopping at the first the API refuses; ``attempt.outcomes`` follows along."""
+        for index, view in enumerate(attempt.patched):
+            patch = plan.switch_patch(view, attempt.target, self.label, attempt.record)
+            # Until the API answers, the write may have landed: anything raised in between leaves it to be re-read and reverted.
+            attempt.outcomes[index] = (view["name"], plan.AMBIGUOUS)
+            try:
+                attempt.returned[view["name"]] = self.api.patch_service(self.namespace, view["name"], patch)
+                attempt.outcomes[index] = (view["name"], plan.APPLIED)
+            except ApiError as exc:
+                attempt.outcomes[index] = (view["name"], plan.classify_patch_error(exc.status))
+                return _patch_failure(view["name"], exc)
+        return None
 
-        colors, reverted, unreverted = self._revert(views_by_name, outcomes, returned, switch_id)
+    def _succeeded(self, attempt, gate_results):
+        after = dict((name, plan.service_view(obj, self.label)) for name, obj in attempt.returned.items())
+        after_views = [after.get(view["name"], view) for view in attempt.views]
+        message = _done_message(attempt)
+        event = self._event(attempt.views, REASONS[attempt.action], "Normal", message, attempt.switch_id)
+        return self._result(True, message, attempt.views, after_views, attempt.target, previous=_color_or_mixed(attempt.views),
+                            gates=gate_results, attempt=attempt, event=event)
+
+    def _failed(self, attempt, failure):
+        """Revert, record a Warning Event and raise a BlueGreenError saying where every Service was left."""
+        views_by_name = attempt.by_name()
+        colors, reverted, unreverted = self._revert(attempt)
         final = [dict(views_by_name[name], color=color) for name, color in colors.items()]
         split = plan.group_split(colors)
-        state = ", ".join("%s=%s" % item for item in colors.items())
-        if unreverted:
-            outcome = (
-                "Could not revert %s; the group is SPLIT: %s. Put it back on one color with state=switched, repair=true and "
-                "target_color=%s." % ("; ".join("%s (%s)" % item for item in unreverted.items()), state, views_by_name[changes[0]["name"]]["color"])
-            )
-        else:
-            outcome = "%s; every Service is back on its previous color (%s)." % (
-                "Reverted %s" % ", ".join(reverted) if reverted else "Nothing had been changed", state,
-            )
-        message = "Switch of %s to %s failed: %s. %s" % (", ".join(view["name"] for view in changes), target, failure, outcome)
-        event = self._event(views, REASON_FAILED, "Warning", message, switch_id)
+        message = "Switch of %s to %s failed: %s. %s" % (
+            _names(attempt.views), attempt.target, failure, _revert_outcome(attempt, colors, reverted, unreverted),
+        )
+        event = self._event(attempt.views, REASON_FAILED, "Warning", message, attempt.switch_id)
         raise BlueGreenError(
             message,
-            switch_id=switch_id,
+            switch_id=attempt.switch_id,
             active_color="mixed" if split else _color_or_mixed(final),
-            services=[_left_on(views_by_name[name], label, color) for name, color in colors.items()],
+            services=[_left_on(views_by_name[name], self.label, color) for name, color in colors.items()],
             split=split,
             event=event,
         )
 
-    def _verify(self, changes, target, switch_id):
-        """Re-read the Services and the target pods once, then poll the EndpointSlices until they converge or
-        wait_timeout passes. The endpoint controller follows a selector within milliseconds to a second, so the
-        polls start short and back off (VERIFY_INTERVALS), one request each."""
-        namespace, label = self.namespace, self.label
-        deadline = self.monotonic() + self.params["wait_timeout"]
-        services_by_name = plan.index_by_name(self.api.list_services(namespace))
-        problems = plan.verify_selectors(changes, target, label, switch_id, services_by_name)
+    def _verify(self, patched, changes, target, switch_id):
+        """Re-read the Services once: every patched one must select the target and carry our switch-id. Then, with
+        verify_endpoints, the EndpointSlices of the Services that moved must follow (``_await_endpoints``)."""
+        services_by_name = plan.index_by_name(self.api.list_services(self.namespace))
+        problems = plan.verify_selectors(patched, target, self.label, switch_id, services_by_name)
         if problems or not self.params["verify_endpoints"]:
             return problems
-        pods = self.api.list_pods(namespace, label_selector="%s=%s" % (label, target))
+        return self._await_endpoints(changes, target, services_by_name)
+
+    def _await_endpoints(self, changes, target, services_by_name):
+        """Read the target pods once, then poll the EndpointSlices until they converge or wait_timeout passes. The
+        endpoint controller follows a selector within milliseconds to a second, so the polls start short and back
+        off (VERIFY_INTERVALS), one request each."""
+        deadline = self.monotonic() + self.params["wait_timeout"]
+        pods = self.api.list_pods(self.namespace, label_selector="%s=%s" % (self.label, target))
         attempt = 0
         while True:
-            slices = self.api.list_endpointslices(namespace, label_selector=plan.SLICE_SERVICE_LABEL)
-            problems = plan.verify_endpoints(changes, target, label, services_by_name, slices, pods)
+            slices = self.api.list_endpointslices(self.namespace, label_selector=plan.SLICE_SERVICE_LABEL)
+            problems = plan.verify_endpoints(changes, target, self.label, services_by_name, slices, pods)
             remaining = deadline - self.monotonic()
             if not problems or remaining <= 0:
                 return problems
             self.sleep(min(VERIFY_INTERVALS[min(attempt, len(VERIFY_INTERVALS) - 1)], remaining))
             attempt += 1
 
-    def _revert(self, views_by_name, outcomes, returned, switch_id):
-        """Put back every Service the switch changed (or may have changed); returns ``({service: color}, {service: why not})``."""
-        namespace, label = self.namespace, self.label
+    def _revert(self, attempt):
+        """Put back every Service the switch changed (or may have changed), newest first.
+
+        Returns ``({service: color}, [reverted], {service: why not})``; a Service whose revert could not be
+        written after an unanswered switch patch is on color ``unknown``.
+        """
+        views_by_name = attempt.by_name()
+        outcomes = dict(attempt.outcomes)
         colors = dict((name, view["color"]) for name, view in views_by_name.items())
-        for name, outcome in outcomes:
-            if outcome == plan.APPLIED:
-                colors[name] = plan.service_view(returned[name], label)["color"]
-        unreverted, reverted = {}, []
-        for name in plan.revert_plan(outcomes):
+        for name, obj in attempt.returned.items():
+            colors[name] = plan.service_view(obj, self.label)["color"]
+        reverted, unreverted = [], {}
+        for name in plan.revert_plan(attempt.outcomes):
             original = views_by_name[name]
-            resource_version = (returned.get(name) or {}).get("metadata", {}).get("resourceVersion")
-            last_error = None
-            for attempt in range(REVERT_ATTEMPTS):
-                try:
-                    if resource_version is None:
-                        current = plan.service_view(self.api.get_service(namespace, name), label)
-                        colors[name] = current["color"]
-                        if current["color"] == original["color"] and current["annotations"].get(plan.ANNOTATION_SWITCH_ID) != switch_id:
-                            break
-                        resource_version = current["resource_version"]
-                    answer = self.api.patch_service(namespace, name, plan.revert_patch(original, label, resource_version))
-                    colors[name] = plan.service_view(answer, label)["color"]
-                    reverted.insert(0, name)
-                    break
-                except ApiError as exc:
-                    last_error = exc
-                    resource_version = None
-                    if attempt + 1 < REVERT_ATTEMPTS:
-                        self.sleep(0.2 * (attempt + 1))
-            else:
-                unreverted[name] = str(last_error)
-                if outcomes and dict(outcomes).get(name) == plan.AMBIGUOUS and colors[name] == original["color"]:
+            selector = attempt.selector_changes(name)
+            done, error = self._revert_service(original, _resource_version(attempt.returned.get(name)), attempt.switch_id, selector, colors)
+            if done:
+                reverted.insert(0, name)
+            elif error is not None:
+                unreverted[name] = str(error)
+                if selector and outcomes[name] == plan.AMBIGUOUS and colors[name] == original["color"]:
                     colors[name] = "unknown"
         return colors, reverted, unreverted
+
+    def _revert_service(self, original, resource_version, switch_id, selector, colors):
+        """Retry one Service's revert up to REVERT_ATTEMPTS times, re-reading it after each error.
+
+        Returns ``(reverted, last error)``: ``(False, None)`` when the re-read shows our write never landed.
+        ``colors[name]`` follows every read and write of the Service.
+        """
+        error = None
+        for attempt in range(REVERT_ATTEMPTS):
+            if attempt:
+                self.sleep(0.2 * attempt)
+            try:
+                return self._revert_once(original, resource_version, switch_id, selector, colors), None
+            except ApiError as exc:
+                error, resource_version = exc, None
+        return False, error
+
+    def _revert_once(self, original, resource_version, switch_id, selector, colors):
+        """One revert write, preconditioned on ``resource_version`` (re-read first when it is None); False when there was nothing to put back."""
+        name = original["name"]
+        if resource_version is None:
+            current = plan.service_view(self.api.get_service(self.namespace, name), self.label)
+            colors[name] = current["color"]
+            if not plan.write_landed(current, original, switch_id):
+                return False
+            resource_version = current["resource_version"]
+        answer = self.api.patch_service(self.namespace, name, plan.revert_patch(original, self.label, resource_version, selector=selector))
+        colors[name] = plan.service_view(answer, self.label)["color"]
+        return True
 
     def _event(self, views, reason, event_type, message, switch_id):
         """One core/v1 Event per switch on the first Service; a failure to record it is a warning, not a failed switch."""
@@ -343,7 +458,7 @@ class Switch:
             self.warnings.append("could not record Event %s: %s" % (body["metadata"]["name"], exc))
         return record
 
-    def _result(self, changed, msg, views, after_views, target, previous=None, switch_id=None, switched_at=None, gates=None, event=None, action=None):
+    def _result(self, changed, msg, views, after_views, target, previous=None, gates=None, attempt=None, event=None):
         after_by_name = dict((view["name"], view) for view in after_views)
         services = [plan.service_report(view, after_by_name[view["name"]]) for view in views]
         result = {
@@ -354,24 +469,29 @@ class Switch:
             "target_color": target,
             "active_color": _color_or_mixed(after_views) if not self.check_mode else _color_or_mixed(views),
             "previous_color": previous,
-            "switch_id": switch_id,
+            "switch_id": attempt.switch_id if attempt else None,
             "services": services,
             "gates": gates or [],
             "api_requests": self.api.requests,
             "diff": plan.diff_of(views, after_views),
         }
-        if switch_id:
-            result["audit"] = {
-                "switch_id": switch_id,
-                "switched_at": switched_at,
-                "action": action,
-                "holder": self.params["lease_holder"],
-                "from": previous,
-                "to": target,
-                "services": [item["name"] for item in services if item["before"]["color"] != item["after"]["color"]],
-                "event": event,
-            }
+        if attempt:
+            result["audit"] = self._audit(attempt, services, previous, event)
         return result
+
+    def _audit(self, attempt, services, previous, event):
+        return {
+            "switch_id": attempt.switch_id,
+            "switched_at": attempt.switched_at,
+            "action": attempt.action,
+            "holder": self.params["lease_holder"],
+            "from": previous,
+            "to": attempt.target,
+            "rollback_color": attempt.rollback_color,
+            "services": [item["name"] for item in services if item["before"]["color"] != item["after"]["color"]],
+            "record_only": [view["name"] for view in attempt.record_only],
+            "event": event,
+        }
 
 
 def run_switch(api, params, check_mode=False, **kwargs):

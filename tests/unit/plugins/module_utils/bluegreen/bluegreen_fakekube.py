@@ -114,25 +114,28 @@ class FakeKube:
                 for index in range(replicas):
                     self.add(make_pod(name, color, index, ready=index < ready_pods))
 
-    def fail(self, method, name, status, apply=False, times=1, to_color=None):
+    def fail(self, method, name, status, apply=False, times=1, to_color=None, when=None):
         """The next ``times`` requests ``method`` on ``name`` fail with ``status``.
 
         ``apply`` makes the write land anyway (an ambiguous 500); ``to_color`` limits the rule to Service
-        patches that set that color (so a test can fail only the reverts).
+        patches that set that color (so a test can fail only the reverts); ``when(patch)`` limits it to the
+        Service patches it returns true for.
         """
         for _attempt in range(times):
-            self.failures.append({"method": method, "name": name, "status": status, "apply": apply, "to_color": to_color})
+            self.failures.append({"method": method, "name": name, "status": status, "apply": apply, "to_color": to_color, "when": when})
 
     def colors(self, names, label="color"):
         return dict((name, self.services[name]["spec"]["selector"].get(label)) for name in names)
 
     # The request surface.
-    def _request(self, method, name=None, write=False, color=None):
+    def _request(self, method, name=None, write=False, color=None, patch=None):
         self.requests += 1
         if write:
             self.writes.append((method, name))
         for index, rule in enumerate(self.failures):
             if rule["to_color"] is not None and rule["to_color"] != color:
+                continue
+            if rule["when"] is not None and (patch is None or not rule["when"](patch)):
                 continue
             if rule["method"] == method and rule["name"] in (name, "*"):
                 del self.failures[index]
@@ -193,7 +196,7 @@ class FakeKube:
         return copy.deepcopy(self.leases.get(name))
 
     def patch_service(self, namespace, name, patch):
-        rule = self._request("patch_service", name, write=True, color=((patch.get("spec") or {}).get("selector") or {}).get("color"))
+        rule = self._request("patch_service", name, write=True, color=((patch.get("spec") or {}).get("selector") or {}).get("color"), patch=patch)
         service = self.services.get(name)
         if service is None:
             raise ApiError("service %s not found (HTTP 404)" % name, status=404)

@@ -3,7 +3,7 @@
 import datetime
 
 from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen import plan
-from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.info import collect_info
+from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.info import collect_info, read_group, summarise
 from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.lock import LEASE_NAME, format_micro_time
 
 from bluegreen_fakekube import FakeKube
@@ -64,3 +64,17 @@ def test_recorded_switch_and_extra_colors():
 def test_no_service_at_all():
     result = info(FakeKube())
     assert result["active_color"] is None and result["missing_services"] == GROUP
+
+
+def test_the_report_is_a_pure_summary_of_the_five_reads():
+    """read_group makes every request; summarise only reads its lists (a second summary costs nothing)."""
+    kube = FakeKube()
+    kube.group(GROUP)
+    raw = read_group(kube, "ns")
+    assert kube.requests == 5 and sorted(raw) == ["deployments", "hpas", "lease", "services", "slices"]
+    params = {"namespace": "ns", "services": list(GROUP), "color_label": "color", "deployment_name": "{service}-{color}", "colors": ["blue", "green"]}
+    report = summarise(raw, params, NOW)
+    assert kube.requests == 5
+    full = info(kube)
+    assert kube.requests == 10 and full.pop("api_requests") == 10
+    assert report == full and report["active_color"] == "blue" and report["services"][1]["endpoints"] == {"ready": 2, "not_ready": 0}

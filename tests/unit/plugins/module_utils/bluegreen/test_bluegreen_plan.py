@@ -87,6 +87,105 @@ class TestMixedGroup:
         assert [view["name"] for view in plan.services_to_switch(views, "green", True, "color")] == ["point-service", "rewards-service"]
 
 
+RECORD = {plan.ANNOTATION_ACTIVE: "green", plan.ANNOTATION_PREVIOUS: "blue", plan.ANNOTATION_SWITCHED_AT: "t0",
+          plan.ANNOTATION_SWITCH_ID: "id-0", plan.ANNOTATION_LAST_ACTION: "switched"}
+
+
+class TestOneRecord:
+    """After any switch every Service carries the same record; a repair re-records the Services already on the target."""
+
+    def test_services_on_the_target_are_written_first(self):
+        views = views_of({"user-service": "blue", "point-service": "green", "rewards-service": None, "admin-service": "green"})
+        assert [view["name"] for view in plan.services_on_target(views, "green")] == ["point-service", "admin-service"]
+        assert [view["name"] for view in plan.patch_order(views, "green")] == ["point-service", "admin-service", "user-service", "rewards-service"]
+
+    def test_a_service_on_the_target_gets_the_record_alone_with_the_precondition(self):
+        view = views_of({"user-service": "blue", "point-service": "green"})[1]
+        record = plan.audit_annotations("green", "blue", "t", "id-1", "switched")
+        assert plan.switch_patch(view, "green", "color", record) == {"metadata": {"resourceVersion": "11", "annotations": record}}
+
+    def test_record_only_revert_restores_the_annotations_and_leaves_the_selector(self):
+        original = make_service("a", "green", annotations=dict(RECORD, team="x"))
+        original["metadata"]["resourceVersion"] = "5"
+        view = plan.service_view(original, "color")
+        recorded = merge_patch(original, plan.switch_patch(view, "green", "color", plan.audit_annotations("green", None, "t1", "id-1", "switched")))
+        assert recorded["spec"] == original["spec"] and plan.ANNOTATION_PREVIOUS not in recorded["metadata"]["annotations"]
+        patch = plan.revert_patch(view, "color", "6", selector=False)
+        assert "spec" not in patch
+        reverted = merge_patch(recorded, patch)
+        reverted["metadata"]["resourceVersion"] = "5"
+        assert reverted == original
+
+    def test_plain_switch_records_the_color_it_leaves(self):
+        views = views_of(dict.fromkeys(GROUP, "blue"))
+        assert plan.rollback_color(views, views, "green") == "blue"
+
+    def test_repair_records_the_one_color_the_moved_services_leave(self):
+        views = views_of({"user-service": "blue", "point-service": "green", "rewards-service": "blue"}, dict.fromkeys(GROUP, RECORD))
+        changes = plan.services_to_switch(views, "green", True, "color")
+        assert plan.rollback_color(views, changes, "green") == "blue"
+        changes = plan.services_to_switch(views, "blue", True, "color")
+        assert plan.rollback_color(views, changes, "blue") == "green"
+
+    def test_repair_from_several_colors_keeps_the_agreed_recorded_previous_color(self):
+        notes = dict.fromkeys(GROUP, dict(RECORD, **{plan.ANNOTATION_PREVIOUS: "red"}))
+        views = views_of({"user-service": "blue", "point-service": None, "rewards-service": "green"}, notes)
+        changes = plan.services_to_switch(views, "green", True, "color")
+        assert plan.rollback_color(views, changes, "green") == "red"
+
+    @pytest.mark.parametrize("previous", [{"user-service": "blue", "point-service": "red"}, {"user-service": "green", "point-service": "green"}, {}])
+    def test_no_rollback_color_when_none_can_be_told(self, previous):
+        """Disagreeing records, a recorded color equal to the target, or none: the annotation is removed on every Service."""
+        notes = dict((name, {plan.ANNOTATION_PREVIOUS: color}) for name, color in previous.items())
+        views = views_of({"user-service": "blue", "point-service": None, "rewards-service": "green"}, notes)
+        changes = plan.services_to_switch(views, "green", True, "color")
+        assert plan.rollback_color(views, changes, "green") is None
+
+    def test_record_only_repair_keeps_the_agreed_recorded_previous_color(self):
+        views = views_of(dict.fromkeys(GROUP, "green"), dict.fromkeys(GROUP, RECORD))
+        assert plan.rollback_color(views, [], "green") == "blue"
+
+    def test_one_true_record(self):
+        assert plan.record_is_true(views_of(dict.fromkeys(GROUP, "green"), dict.fromkeys(GROUP, RECORD)))
+
+    @pytest.mark.parametrize("colors,notes", [
+        ({"user-service": "green", "point-service": "green"}, {"user-service": RECORD, "point-service": dict(RECORD, **{plan.ANNOTATION_SWITCH_ID: "id-9"})}),
+        ({"user-service": "green", "point-service": "blue"}, {"user-service": RECORD, "point-service": RECORD}),
+        ({"user-service": "green", "point-service": "green"}, {"user-service": RECORD}),
+        ({"user-service": "green", "point-service": "green"}, {}),
+    ], ids=["two-switch-ids", "record-disagrees-with-selector", "one-unrecorded", "never-recorded"])
+    def test_records_that_are_not_one_true_record(self, colors, notes):
+        assert not plan.record_is_true(views_of(colors, notes))
+
+    def test_a_write_landed_when_the_selector_moved_or_our_switch_id_is_there(self):
+        original = views_of({"a": "blue"}, {"a": RECORD})[0]
+        assert not plan.write_landed(original, original, "id-1")
+        assert plan.write_landed(dict(original, color="green"), original, "id-1")
+        assert plan.write_landed(dict(original, annotations=dict(RECORD, **{plan.ANNOTATION_SWITCH_ID: "id-1"})), original, "id-1")
+
+    @given(st.lists(st.sampled_from(["blue", "green", "red", None]), min_size=1, max_size=8), st.sampled_from(["blue", "green"]),
+           st.sampled_from([None, "blue", "green", "red"]))
+    def test_any_repair_leaves_one_record_that_agrees_with_every_selector(self, colors, target, recorded):
+        names = ["svc-%d" % index for index in range(len(colors))]
+        note = dict((key, value) for key, value in dict(RECORD, **{plan.ANNOTATION_PREVIOUS: recorded}).items() if value is not None)
+        services = [make_service(name, color, annotations=note) for name, color in zip(names, colors)]
+        for index, service in enumerate(services):
+            service["metadata"]["resourceVersion"] = str(index + 1)
+        views = plan.group_views(plan.index_by_name(services), names, "color", "ns")
+        changes = plan.services_to_switch(views, target, True, "color")
+        record = plan.audit_annotations(target, plan.rollback_color(views, changes, target), "t1", "id-1", "switched")
+        patched = plan.patch_order(views, target)
+        assert sorted(view["name"] for view in patched) == sorted(names)
+        after = [plan.service_view(merge_patch(services[names.index(view["name"])], plan.switch_patch(view, target, "color", record)), "color")
+                 for view in patched]
+        assert plan.record_is_true(after) and plan.group_color(after) == target
+        for view, after_view in zip(patched, after):
+            assert after_view["selector"] == plan.switched_selector(view, "color", target)
+            reverted = merge_patch(services[names.index(view["name"])], plan.revert_patch(view, "color", "x", selector=view["color"] != target))
+            assert plan.service_view(reverted, "color")["annotations"] == view["annotations"]
+            assert plan.service_view(reverted, "color")["selector"] == view["selector"]
+
+
 class TestDeploymentReadiness:
     def test_ready_deployment_has_no_problem(self):
         assert plan.deployment_problems("a-green", make_deployment("a", "green", replicas=3), "a", "green") == []
@@ -193,7 +292,7 @@ class TestEndpoints:
 class TestPatches:
     def test_switch_patch_carries_precondition_selector_and_audit(self):
         view = views_of({"a": "blue"})[0]
-        patch = plan.switch_patch(view, "green", "color", "2025-01-01T00:00:00Z", "id-1", "switched")
+        patch = plan.switch_patch(view, "green", "color", plan.audit_annotations("green", "blue", "2025-01-01T00:00:00Z", "id-1", "switched"))
         assert patch["metadata"]["resourceVersion"] == view["resource_version"]
         assert patch["spec"] == {"selector": {"color": "green"}}
         assert patch["metadata"]["annotations"] == {
@@ -208,7 +307,7 @@ class TestPatches:
         original = make_service("a", "blue", annotations={"team": "x", plan.ANNOTATION_PREVIOUS: "green"})
         original["metadata"]["resourceVersion"] = "5"
         view = plan.service_view(original, "color")
-        switched = merge_patch(original, plan.switch_patch(view, "green", "color", "t", "id", "switched"))
+        switched = merge_patch(original, plan.switch_patch(view, "green", "color", plan.audit_annotations("green", "blue", "t", "id", "switched")))
         switched["metadata"]["resourceVersion"] = "6"
         reverted = merge_patch(switched, plan.revert_patch(view, "color", "6"))
         reverted["metadata"]["resourceVersion"] = "5"
@@ -217,7 +316,7 @@ class TestPatches:
     def test_revert_of_a_repaired_selector_removes_the_key(self):
         original = make_service("a", None)
         view = plan.service_view(original, "color")
-        switched = merge_patch(original, plan.switch_patch(view, "green", "color", "t", "id", "switched"))
+        switched = merge_patch(original, plan.switch_patch(view, "green", "color", plan.audit_annotations("green", None, "t", "id", "switched")))
         assert plan.service_view(merge_patch(switched, plan.revert_patch(view, "color", "1")), "color")["color"] is None
 
 

@@ -69,6 +69,21 @@ def assert_one_color(kube, color, names=tuple(GROUP)):
     assert LEASE_NAME not in kube.leases
 
 
+def assert_one_record(kube, color, previous, switch_id, action="switched", names=tuple(GROUP)):
+    """Every Service carries the same audit record, and it names the color its selector selects."""
+    expected = {plan.ANNOTATION_ACTIVE: color, plan.ANNOTATION_PREVIOUS: previous, plan.ANNOTATION_SWITCH_ID: switch_id,
+                plan.ANNOTATION_SWITCHED_AT: "2025-03-01T12:00:00Z", plan.ANNOTATION_LAST_ACTION: action}
+    expected = dict((key, value) for key, value in expected.items() if value is not None)
+    for name in names:
+        notes = kube.services[name]["metadata"]["annotations"]
+        assert dict((key, notes[key]) for key in plan.AUDIT_ANNOTATIONS if key in notes) == expected, name
+        assert kube.services[name]["spec"]["selector"]["color"] == color
+
+
+def annotations(kube, names=tuple(GROUP)):
+    return dict((name, kube.services[name]["metadata"].get("annotations") or {}) for name in names)
+
+
 @pytest.fixture
 def kube():
     fake = FakeKube()
@@ -141,7 +156,11 @@ class TestSuccess:
         result = switch(kube, repair=True)
         assert_one_color(kube, "green")
         assert result["previous_color"] == "mixed"
-        assert [w for w in kube.writes if w[0] == "patch_service"] == [("patch_service", n) for n in GROUP if n != "point-service"]
+        # point-service, already on green, gets the record alone, before any selector moves; every Service is patched once.
+        moved = [n for n in GROUP if n != "point-service"]
+        assert [w for w in kube.writes if w[0] == "patch_service"] == [("patch_service", n) for n in ["point-service"] + moved]
+        assert result["audit"]["services"] == moved and result["audit"]["record_only"] == ["point-service"]
+        assert_one_record(kube, "green", previous="blue", switch_id="switch-1")
 
     def test_stale_lease_is_taken_over_and_released(self, kube):
         kube.add({"kind": "Lease", "metadata": {"name": LEASE_NAME},
@@ -333,6 +352,210 @@ class TestFailuresMidSwitch:
 
         kube.patch_service = patch_then_crash
         self.fail(kube, "unexpected error during the switch: RuntimeError\\('boom'\\)")
+
+
+def mixed_after_a_switch(kube):
+    """blue -> green (switch-1), then user-service and admin-service put back on blue by hand: a split group
+    whose records all still name switch-1."""
+    switch(kube)
+    for name in ("user-service", "admin-service"):
+        kube.edit_service(name, {"spec": {"selector": {"color": "blue"}}})
+    kube.requests, kube.writes, kube.events = 0, [], []
+    return {"colors": kube.colors(GROUP), "annotations": annotations(kube), "resource_versions": resource_versions(kube)}
+
+
+def resource_versions(kube):
+    return dict((name, service["metadata"]["resourceVersion"]) for name, service in kube.services.items())
+
+
+def repair(kube, check_mode=False, **overrides):
+    """A switch numbered switch-2 (the fake's second): by default a repair to green."""
+    ids = ("switch-%d" % n for n in itertools.count(2))
+    clock = Clock()
+    return run_switch(kube, params(**dict({"repair": True}, **overrides)), check_mode=check_mode, clock=clock.now, new_id=lambda: next(ids),
+                      sleep=clock.sleep, monotonic=clock.monotonic)
+
+
+def is_revert(patch):
+    return (patch["metadata"].get("annotations") or {}).get(plan.ANNOTATION_SWITCH_ID) != "switch-2"
+
+
+class TestRepairLeavesOneRecord:
+    """A repair patches every Service: the moved ones with selector and record, the ones already on the target with the record alone."""
+
+    def test_every_service_gets_the_same_record_in_n_plus_ten_requests(self, kube):
+        before = mixed_after_a_switch(kube)
+        result = repair(kube)
+        assert_one_record(kube, "green", previous="blue", switch_id="switch-2")
+        assert kube.requests == len(GROUP) + 10 == result["api_requests"] and len(kube.writes) == len(GROUP) + 3
+        assert [w[1] for w in kube.writes if w[0] == "patch_service"] == ["point-service", "rewards-service", "user-service", "admin-service"]
+        assert result["audit"]["rollback_color"] == "blue" and result["audit"]["from"] == "mixed" and result["previous_color"] == "mixed"
+        assert result["audit"]["services"] == ["user-service", "admin-service"] and result["audit"]["record_only"] == ["point-service", "rewards-service"]
+        assert result["msg"] == ("Switched Services user-service, admin-service from blue to green; rewrote the audit record of point-service, "
+                                 "rewards-service (already on green) (switch-id switch-2).")
+        point = [item for item in result["services"] if item["name"] == "point-service"][0]
+        assert point["before"] == point["after"] == {"selector": {"app": "point-service", "color": "green"}, "color": "green"}
+        assert result["diff"]["before"]["point-service"] == result["diff"]["after"]["point-service"]
+        assert kube.services["point-service"]["metadata"]["resourceVersion"] != before["resource_versions"]["point-service"]
+
+    def test_a_rollback_after_the_repair_moves_the_whole_group_to_the_recorded_color(self, kube):
+        mixed_after_a_switch(kube)
+        repair(kube)
+        result = repair(kube, state="rolled_back", target_color=None, repair=False)
+        assert_one_color(kube, "blue")
+        assert_one_record(kube, "blue", previous="green", switch_id="switch-2", action="rolled_back")
+        assert result["audit"]["services"] == GROUP and result["audit"]["record_only"] == []
+
+    def test_repair_from_several_colors_without_an_agreed_record_drops_the_previous_color(self, kube):
+        kube.edit_service("point-service", {"spec": {"selector": {"color": "green"}}})
+        kube.edit_service("rewards-service", {"spec": {"selector": {"color": None}}})
+        result = switch(kube, repair=True)
+        assert_one_record(kube, "green", previous=None, switch_id="switch-1")
+        assert result["audit"]["rollback_color"] is None
+        with pytest.raises(BlueGreenError, match="has no loyalty.platform/previous-color annotation"):
+            switch(kube, state="rolled_back", target_color=None)
+
+    def test_a_group_on_the_target_with_a_stale_record_is_re_recorded_only_with_repair(self, kube):
+        switch(kube)
+        kube.edit_service("point-service", {"metadata": {"annotations": {plan.ANNOTATION_ACTIVE: "blue", plan.ANNOTATION_SWITCH_ID: "old"}}})
+        kube.requests, kube.writes = 0, []
+        result = switch(kube)
+        assert not result["changed"] and kube.requests == 1 and kube.writes == []
+
+        result = repair(kube)
+        assert result["changed"] and result["msg"].startswith("Rewrote the audit record of Services user-service, point-service")
+        assert_one_record(kube, "green", previous="blue", switch_id="switch-2")
+        assert result["audit"]["services"] == [] and result["audit"]["record_only"] == GROUP
+        assert kube.requests == 1 + len(GROUP) + 10
+
+        kube.requests, kube.writes = 0, []
+        again = repair(kube)
+        assert not again["changed"] and kube.requests == 1 and kube.writes == []
+
+    def test_check_mode_names_the_records_it_would_rewrite(self, kube):
+        before = mixed_after_a_switch(kube)
+        result = repair(kube, check_mode=True)
+        assert result["changed"] and kube.writes == [] and annotations(kube) == before["annotations"]
+        assert result["msg"] == ("Would switch user-service, admin-service from blue to green and rewrite the audit record of point-service, "
+                                 "rewards-service (already on green).")
+        assert result["diff"]["after"]["user-service"]["selector"]["color"] == "green"
+        assert result["diff"]["after"]["point-service"] == result["diff"]["before"]["point-service"]
+
+
+class TestFailedRepairLeavesTheOldRecord:
+    """A repair that fails puts back the selectors and the records: every Service exactly as it was read."""
+
+    def fail(self, kube, before, match):
+        with pytest.raises(BlueGreenError, match=match) as err:
+            repair(kube)
+        assert kube.colors(GROUP) == before["colors"]
+        assert annotations(kube) == before["annotations"]
+        assert LEASE_NAME not in kube.leases
+        assert kube.events[-1]["reason"] == "BlueGreenSwitchFailed"
+        return err.value
+
+    def test_conflict_on_a_record_only_patch_moves_nothing(self, kube):
+        before = mixed_after_a_switch(kube)
+        kube.fail("patch_service", "rewards-service", 409)
+        error = self.fail(kube, before, "patching Service rewards-service failed \\(someone else changed it since it was read\\)")
+        assert "Reverted point-service (audit record); every Service is back on its previous color" in error.msg
+        assert [w[1] for w in kube.writes if w[0] == "patch_service"] == ["point-service", "rewards-service", "point-service"]
+
+    def test_failed_selector_patch_reverts_the_records_too(self, kube):
+        before = mixed_after_a_switch(kube)
+        kube.fail("patch_service", "admin-service", 500)
+        error = self.fail(kube, before, "patching Service admin-service failed")
+        assert "Reverted point-service (audit record), rewards-service (audit record), user-service;" in error.msg
+        assert error.details["services"][1]["after"] == {"selector": {"app": "point-service", "color": "green"}, "color": "green"}
+
+    def test_ambiguous_record_patch_that_landed_is_reverted(self, kube):
+        before = mixed_after_a_switch(kube)
+        kube.fail("patch_service", "point-service", 500, apply=True)
+        error = self.fail(kube, before, "patching Service point-service failed")
+        assert "Reverted point-service (audit record);" in error.msg
+
+    def test_ambiguous_record_patch_that_did_not_land_is_left_alone(self, kube):
+        before = mixed_after_a_switch(kube)
+        kube.fail("patch_service", "point-service", 500)
+        error = self.fail(kube, before, "patching Service point-service failed")
+        assert "Nothing had been changed" in error.msg
+        assert kube.writes.count(("patch_service", "point-service")) == 1
+
+    def test_record_overwritten_during_the_switch_fails_verification(self, kube):
+        before = mixed_after_a_switch(kube)
+        original = kube.patch_service
+
+        def patch_then_overwrite(namespace, name, patch):
+            result = original(namespace, name, patch)
+            if name == "admin-service" and not is_revert(patch):
+                kube.edit_service("rewards-service", {"metadata": {"annotations": {plan.ANNOTATION_SWITCH_ID: "theirs"}}})
+            return result
+
+        kube.patch_service = patch_then_overwrite
+        with pytest.raises(BlueGreenError, match="Service rewards-service was changed by someone else during the switch") as err:
+            repair(kube)
+        assert kube.colors(GROUP) == before["colors"]
+        # Theirs is the newer write and is kept; every other record is back as it was.
+        assert kube.services["rewards-service"]["metadata"]["annotations"][plan.ANNOTATION_SWITCH_ID] == "theirs"
+        others = [name for name in GROUP if name != "rewards-service"]
+        assert annotations(kube, others) == dict((name, before["annotations"][name]) for name in others)
+        assert err.value.details["split"] is True  # the group is as split as the repair found it
+
+    def test_record_revert_that_keeps_failing_is_named(self, kube):
+        before = mixed_after_a_switch(kube)
+        kube.fail("patch_service", "admin-service", 500)
+        kube.fail("patch_service", "rewards-service", 500, times=REVERT_ATTEMPTS, when=is_revert)
+        with pytest.raises(BlueGreenError) as err:
+            repair(kube)
+        assert kube.colors(GROUP) == before["colors"]
+        assert "Could not restore the audit record of rewards-service (patch service rewards-service: scripted failure (HTTP 500))" in err.value.msg
+        assert "its selector is unchanged but its annotations may still name switch-id switch-2" in err.value.msg
+        assert "SPLIT" not in err.value.msg and "Reverted point-service (audit record), user-service;" in err.value.msg
+        assert kube.services["rewards-service"]["metadata"]["annotations"][plan.ANNOTATION_SWITCH_ID] == "switch-2"
+        assert err.value.details["services"][2]["after"]["color"] == "green"
+        others = [name for name in GROUP if name != "rewards-service"]
+        assert annotations(kube, others) == dict((name, before["annotations"][name]) for name in others)
+        # A second repair writes one record again.
+        repair(kube)
+        assert_one_record(kube, "green", previous="blue", switch_id="switch-2")
+
+
+REPAIR_COLORS = st.sampled_from(["blue", "green", None])
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(
+    colors=st.lists(REPAIR_COLORS, min_size=1, max_size=6),
+    forward=st.lists(st.sampled_from(["ok", "ok", "500", "500-applied", "409"]), min_size=6, max_size=6),
+    revert_failures=st.lists(st.integers(min_value=0, max_value=REVERT_ATTEMPTS - 1), min_size=6, max_size=6),
+    break_verification=st.booleans(),
+)
+def test_any_repair_ends_with_one_true_record_or_exactly_as_it_was(colors, forward, revert_failures, break_verification):
+    """A repair drawn at random, with patch failures and transient revert failures below the retry bound."""
+    names = ["svc-%d" % i for i in range(len(colors))]
+    kube = FakeKube()
+    kube.group(names)
+    old = {plan.ANNOTATION_ACTIVE: "blue", plan.ANNOTATION_PREVIOUS: "green", plan.ANNOTATION_SWITCH_ID: "old", plan.ANNOTATION_LAST_ACTION: "switched"}
+    for name, color in zip(names, colors):
+        kube.edit_service(name, {"spec": {"selector": {"color": color}}, "metadata": {"annotations": old}})
+    before = {"colors": kube.colors(names), "annotations": annotations(kube, names)}
+    for name, outcome in zip(names, forward):
+        if outcome != "ok":
+            kube.fail("patch_service", name, int(outcome[:3]), apply=outcome == "500-applied")
+    for name, count in zip(names, revert_failures):
+        if count:
+            kube.fail("patch_service", name, 500, times=count, when=is_revert)
+    if break_verification:
+        kube.fail("list_endpointslices", "*", 500)
+    try:
+        result = repair(kube, services=names)
+    except BlueGreenError:
+        assert kube.colors(names) == before["colors"] and annotations(kube, names) == before["annotations"]
+    else:
+        assert result["changed"]
+        assert plan.record_is_true([plan.service_view(kube.services[name], "color") for name in names])
+        assert set(kube.colors(names).values()) == {"green"}
+    assert LEASE_NAME not in kube.leases
 
 
 OUTCOMES = st.sampled_from(["ok", "500", "500-applied", "409"])
