@@ -8,12 +8,15 @@ The fault proxy's request counters are global: these tests need the sandbox to t
 """
 
 import base64
+import hashlib
 import json
 import time
 import urllib.parse
 import uuid
 
 import pytest
+
+from ansible_collections.loyalty.platform.plugins.module_utils.k8s_changes import secret_hash
 
 PLAYBOOK = "playbooks/apps.yml"
 INVENTORY = "inventories/local"
@@ -325,14 +328,16 @@ def test_only_the_role_s_own_objects_are_read(apps, kube_client, namespace, kube
 
 def test_secret_values_never_appear_in_the_output(apps, kube_client, namespace):
     token = uuid.uuid4().hex[:12]
+    own = {"db_username": "pt-" + token, "db_password": "pt/pass+" + token, "jwt_secret": "ptjwt-" + token}
     secrets = {
         "vault_loyalty_db_username": "user-" + token,
         "vault_loyalty_db_password": "db/pass+" + token,
         "vault_loyalty_redis_password": "redis/pass+" + token,
         "vault_loyalty_jwt_secret": "jwt-" + token,
+        "vault_loyalty_service_credentials": {"point-service": own},
     }
     forms = set()
-    for value in secrets.values():
+    for value in [value for value in secrets.values() if isinstance(value, str)] + list(own.values()):
         forms.update({value, base64.b64encode(value.encode()).decode(), urllib.parse.quote(value, safe="")})
     forms.add(token)
 
@@ -353,6 +358,113 @@ def test_secret_values_never_appear_in_the_output(apps, kube_client, namespace):
     assert base64.b64decode(data["jwt-secret"]).decode() == "jwt3-" + token
     assert base64.b64decode(data["redis-url"]).decode() == "redis://:%s@127.0.0.1:6379" % urllib.parse.quote(
         secrets["vault_loyalty_redis_password"], safe="")
+    point = get(kube_client, "v1", "Secret", namespace, "point-service-secrets").data
+    assert base64.b64decode(point["database-password"]).decode() == own["db_password"]
+
+
+SECRET_SHA = "loyalty.platform/secret-sha256"
+
+
+def decoded(secret):
+    return {key: base64.b64decode(value).decode() for key, value in dict(secret.data).items()}
+
+
+def pod_template(kube_client, namespace, service):
+    """The pod template of the service's blue Deployment and the Deployment's generation, as plain data."""
+    deployment = get(kube_client, "apps/v1", "Deployment", namespace, service + "-blue").to_dict()
+    return deployment["spec"]["template"], deployment["metadata"]["generation"]
+
+
+def secret_sha(kube_client, namespace, service):
+    return pod_template(kube_client, namespace, service)[0]["metadata"]["annotations"][SECRET_SHA]
+
+
+def rolled_out(kube_client, namespace, service, digest, timeout=60):
+    """The ReplicaSets and Pods the Deployment controller made from a pod template carrying `digest` (waits for both)."""
+    replicasets = kube_client.resources.get(api_version="apps/v1", kind="ReplicaSet")
+    pods = kube_client.resources.get(api_version="v1", kind="Pod")
+    selector = "app=%s,color=blue" % service
+    deadline = time.monotonic() + timeout
+    while True:
+        sets = [item.to_dict() for item in replicasets.get(namespace=namespace, label_selector=selector).items]
+        sets = [rs["metadata"]["name"] for rs in sets if (rs["spec"]["template"]["metadata"].get("annotations") or {}).get(SECRET_SHA) == digest]
+        made = [item.to_dict() for item in pods.get(namespace=namespace, label_selector=selector).items]
+        made = [pod["metadata"]["name"] for pod in made if (pod["metadata"].get("annotations") or {}).get(SECRET_SHA) == digest]
+        if sets and made:
+            return set(sets), set(made)
+        assert time.monotonic() < deadline, "no ReplicaSet and Pod of %s with the Secret hash %s after %d s" % (service, digest, timeout)
+        time.sleep(0.5)
+
+
+def test_a_rotated_vault_value_rolls_the_pods_and_a_run_without_change_leaves_them(apps, kube_client, namespace):
+    assert_ok(apps())
+    first = {service: secret_sha(kube_client, namespace, service) for service in SERVICES}
+    for service in SERVICES:
+        secret = get(kube_client, "v1", "Secret", namespace, service + "-secrets")
+        assert first[service] == dict(secret.metadata.annotations)["loyalty.platform/secret-hash"] == secret_hash(dict(secret.data))
+    first_sets, first_pods = rolled_out(kube_client, namespace, "user-service", first["user-service"])
+
+    password = "rotated/" + uuid.uuid4().hex
+    rotation = apps(vault_loyalty_db_password=password)
+    assert_ok(rotation)
+    assert rotation.changed() > 0
+    secret = get(kube_client, "v1", "Secret", namespace, "user-service-secrets")
+    assert decoded(secret)["database-password"] == password
+    digest = secret_sha(kube_client, namespace, "user-service")
+    assert digest != first["user-service"]
+    assert digest == dict(secret.metadata.annotations)["loyalty.platform/secret-hash"] == secret_hash(dict(secret.data))
+    # The hash of the whole data: not the value, nor a form of it, nor a hash of the value alone.
+    encoded = base64.b64encode(password.encode()).decode()
+    assert password not in digest and encoded not in digest
+    assert digest not in {hashlib.sha256(form.encode()).hexdigest() for form in (password, encoded)}
+    # The sandbox's services share the database password (inventories/local): every one rolls.
+    assert all(secret_sha(kube_client, namespace, service) != first[service] for service in SERVICES)
+    # A new ReplicaSet, and new pods with the new hash.
+    sets, pods = rolled_out(kube_client, namespace, "user-service", digest)
+    assert not sets & first_sets and not pods & first_pods
+
+    # The same vault again: nothing is written, the pod templates stay as they are.
+    templates = {service: pod_template(kube_client, namespace, service) for service in SERVICES}
+    version = secret.metadata.resourceVersion
+    again = apps(vault_loyalty_db_password=password)
+    assert_ok(again)
+    assert again.changed() == 0
+    assert {service: pod_template(kube_client, namespace, service) for service in SERVICES} == templates
+    assert get(kube_client, "v1", "Secret", namespace, "user-service-secrets").metadata.resourceVersion == version
+
+
+def test_services_with_credentials_of_their_own(apps, kube_client, namespace):
+    """Two services get their own database users and JWT secrets; the other two fall back on the shared ones, as the
+    sandbox's inventory lists every field in eks_apps_shared_credentials. A rotation of one service's own secret rolls
+    that service only."""
+    token = uuid.uuid4().hex[:10]
+    own = {
+        "user-service": {"db_username": "user_svc_" + token, "db_password": "user/pw+" + token, "jwt_secret": "user-jwt-" + token},
+        "point-service": {"db_username": "point_svc_" + token, "db_password": "point/pw+" + token, "jwt_secret": "point-jwt-" + token},
+    }
+    assert_ok(apps(vault_loyalty_service_credentials=own))
+    data = {service: decoded(get(kube_client, "v1", "Secret", namespace, service + "-secrets")) for service in SERVICES}
+    for service, fields in own.items():
+        got = data[service]
+        assert (got["database-username"], got["database-password"], got["jwt-secret"]) == (
+            fields["db_username"], fields["db_password"], fields["jwt_secret"])
+    assert data["user-service"]["jwt-secret"] != data["point-service"]["jwt-secret"]
+    shared = data["rewards-service"]
+    assert (data["admin-service"]["database-username"], data["admin-service"]["jwt-secret"]) == (shared["database-username"], shared["jwt-secret"])
+    assert shared["database-username"] not in {fields["db_username"] for fields in own.values()}
+    assert shared["jwt-secret"] not in {fields["jwt_secret"] for fields in own.values()}
+    assert len({got["redis-password"] for got in data.values()}) == 1  # none has a Redis password of its own
+
+    before = {service: pod_template(kube_client, namespace, service) for service in SERVICES}
+    versions = {service: get(kube_client, "v1", "Secret", namespace, service + "-secrets").metadata.resourceVersion for service in SERVICES}
+    rotated = dict(own, **{"user-service": dict(own["user-service"], jwt_secret="user-jwt2-" + token)})
+    assert_ok(apps(vault_loyalty_service_credentials=rotated))
+    assert decoded(get(kube_client, "v1", "Secret", namespace, "user-service-secrets"))["jwt-secret"] == "user-jwt2-" + token
+    assert pod_template(kube_client, namespace, "user-service")[0]["metadata"]["annotations"][SECRET_SHA] != (
+        before["user-service"][0]["metadata"]["annotations"][SECRET_SHA])
+    for service in ("point-service", "rewards-service", "admin-service"):
+        assert pod_template(kube_client, namespace, service) == before[service], service
+        assert get(kube_client, "v1", "Secret", namespace, service + "-secrets").metadata.resourceVersion == versions[service], service
 
 
 PREFLIGHT_FAILURES = [
@@ -362,14 +474,24 @@ PREFLIGHT_FAILURES = [
     pytest.param({"vault_loyalty_jwt_secret": ""},
                  "vault_loyalty_jwt_secret is missing or empty: add it to inventories/local/group_vars/all/vault.yml",
                  id="missing-vault-secret"),
+    pytest.param({"eks_apps_shared_credentials": []},
+                 'vault_loyalty_service_credentials["user-service"] has no db_username, db_password, redis_password, jwt_secret: '
+                 "give the service credentials of its own in inventories/local/group_vars/all/vault.yml",
+                 id="no-own-credentials"),
+    pytest.param({"loyalty_environment": "production", "eks_apps_shared_credentials": ["redis_password"]},
+                 'vault_loyalty_service_credentials["point-service"] has no db_username, db_password, jwt_secret: '
+                 "give the service credentials of its own in inventories/production/group_vars/all/vault.yml (encrypted with "
+                 "ansible-vault; vault.yml.example next to it shows the shape), or list them in eks_apps_shared_credentials "
+                 "(inventories/production/group_vars/all/main.yml) to give it the shared vault_loyalty_db_username",
+                 id="production-without-own-credentials"),
     pytest.param({"eks_apps_pdb_min_available": 2},
                  "replicas below eks_apps_pdb_min_available (2) for user-service (1), point-service (1)",
                  id="replicas-below-pdb"),
     pytest.param({"loyalty_environment": "production", "eks_apps_image_tag": "latest"},
-                 'image tag empty or latest for user-service ("latest")',
+                 "image tags that cannot be released: user-service (image tag latest names no release and is refused in production)",
                  id="latest-in-production"),
     pytest.param({"eks_apps_image_tag": ""},
-                 'image tag empty for user-service ("")',
+                 "image tags that cannot be released: user-service (no image tag is set)",
                  id="empty-tag"),
     pytest.param({"eks_apps_services": [{"name": "User_Service"}, {"name": "point-service"}]},
                  'eks_apps_services: "User_Service" not a DNS-1123 label',

@@ -21,7 +21,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.loyalty.platform.plugins.module_utils.k8s_changes import secret_hash
+from ansible_collections.loyalty.platform.plugins.filter.convention import FilterModule as ConventionFilters
+from ansible_collections.loyalty.platform.plugins.filter.image_tag_problem import FilterModule as TagProblemFilters
 from ansible_collections.loyalty.platform.plugins.module_utils.k8s_validate import validate_manifests
+from ansible_collections.loyalty.platform.plugins.test.pinned_image_tag import TestModule as TagTests
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 ROLE = os.path.join(REPO_ROOT, "roles", "eks_apps")
@@ -31,17 +34,43 @@ SECRETS = {
     "vault_loyalty_redis_password": "unit-redis-pass/1",
     "vault_loyalty_jwt_secret": "unit-jwt-secret",
 }
+SERVICES = ("user-service", "point-service", "rewards-service", "admin-service")
+# What vault.yml.example asks staging and production for: each service's own database user and JWT secret (they share
+# the Redis AUTH token: eks_apps_shared_credentials: [redis_password] in their main.yml). The sandbox's vault has
+# the shared credentials only, and its inventory shares them all.
+SERVICE_CREDENTIALS = {
+    name: {"db_username": name.split("-")[0] + "_svc", "db_password": "unit-%s-db/+=" % name, "jwt_secret": "unit-%s-jwt" % name}
+    for name in SERVICES
+}
+VAULTS = {
+    "local": SECRETS,
+    "staging": dict(SECRETS, vault_loyalty_service_credentials=SERVICE_CREDENTIALS),
+    "production": dict(SECRETS, vault_loyalty_service_credentials=SERVICE_CREDENTIALS),
+}
+
+
+def secret_values():
+    """Every secret value any vault of VAULTS holds."""
+    values = set(SECRETS.values())
+    for fields in SERVICE_CREDENTIALS.values():
+        values.update(fields.values())
+    return values
 
 
 def _bool(value):
     return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
 
 
+_NO_DEFAULT = object()
+
+
 @jinja2.pass_context
-def _lookup(context, kind, name, default="", errors="strict"):
+def _lookup(context, kind, name, default=_NO_DEFAULT, errors="strict"):
     assert kind in ("ansible.builtin.env", "ansible.builtin.vars", "ansible.builtin.file"), kind
     if kind == "ansible.builtin.vars":
-        return context.get(name, default)
+        if name not in context and default is _NO_DEFAULT:
+            raise jinja2.UndefinedError("No variable named %r" % name)  # as Ansible's vars lookup without a default
+        return context.get(name, "" if default is _NO_DEFAULT else default)
     if kind == "ansible.builtin.file":
         try:
             with open(name, encoding="utf-8") as handle:
@@ -50,7 +79,7 @@ def _lookup(context, kind, name, default="", errors="strict"):
             if errors == "ignore":
                 return None
             raise
-    return os.environ.get(name, default)
+    return os.environ.get(name, "" if default is _NO_DEFAULT else default)
 
 
 # What playbooks/infra.yml leaves for the inventories of AWS environments (the aws_infra_outputs fact).
@@ -74,6 +103,11 @@ def make_env():
     env.filters["bool"] = _bool
     env.filters["ansible.builtin.from_yaml"] = yaml.safe_load
     env.filters["ansible.builtin.from_json"] = json.loads
+    # The collection's own plugins, as they are (pure functions).
+    for name, function in dict(ConventionFilters().filters(), **TagProblemFilters().filters()).items():
+        env.filters["loyalty.platform." + name] = function
+    for name, function in TagTests().tests().items():
+        env.tests["loyalty.platform." + name] = function
     env.tests["changed"] = lambda result: bool(result.get("changed"))
     env.tests["ansible.builtin.match"] = lambda value, pattern: re.match(pattern, str(value)) is not None
     env.tests["ansible.builtin.search"] = lambda value, pattern: re.search(pattern, str(value)) is not None
@@ -95,9 +129,9 @@ def _resolve(value, context):
             rendered = ENV.from_string(value).render(context)
         except jinja2.UndefinedError:
             return value  # refers to a fact set later in the play (_eks_apps_present): not used by the templates
-        if rendered.strip().startswith("{"):
+        if rendered.strip().startswith(("{", "[")):
             try:
-                return ast.literal_eval(rendered.strip())  # a mapping, as Ansible's native templating keeps it
+                return ast.literal_eval(rendered.strip())  # a mapping or a list, as Ansible's native templating keeps it
             except (ValueError, SyntaxError):
                 pass
         try:
@@ -118,7 +152,7 @@ def variables(environment, **overrides):
     inventory = os.path.join(REPO_ROOT, "inventories", environment, "group_vars", "all")
     context.update(_load(os.path.join(inventory, "main.yml")))
     context.update(_load(os.path.join(inventory, "eks_apps.yml")))
-    context.update(SECRETS)
+    context.update(VAULTS[environment])
     context["inventory_dir"] = os.path.dirname(os.path.dirname(inventory))
     if environment in INFRA_OUTPUTS:
         context["aws_infra_outputs"] = INFRA_OUTPUTS[environment]
@@ -143,12 +177,17 @@ def render_all(environment, live_services=(), **overrides):
     context["_eks_apps_live_service_names"] = list(live_services)
     # observe.yml: an explicit eks_apps_color, else the live group's color, else the default
     context["_eks_apps_color"] = context["eks_apps_color"] or context["_eks_apps_default_color"]
+    # secrets.yml: the Secrets from the vault, and each service's hash of them, all the Deployments get
+    secrets = list(yaml.safe_load_all(render("secrets.yml.j2", context)))
+    context["_eks_apps_secret_digests"] = {
+        secret["metadata"]["labels"]["app"]: secret["metadata"]["annotations"]["loyalty.platform/secret-hash"] for secret in secrets}
     return {
         "context": context,
         "resolved": context["_eks_apps_resolved"],
         "namespace": yaml.safe_load(render("namespace.yml.j2", context)),
         "objects": list(yaml.safe_load_all(render("manifests.yml.j2", context))),
-        "secrets": list(yaml.safe_load_all(render("secrets.yml.j2", context))),
+        "secrets": secrets,
+        "shapes": list(yaml.safe_load_all(render("secrets.yml.j2", dict(context, _eks_apps_secret_placeholders_only=True)))),
         "removals": list(yaml.safe_load_all(render("removals.yml.j2", context))),
     }
 
@@ -327,24 +366,28 @@ def test_network_policy_ports():
     assert all(rule["to"] for rule in policy["egress"]), "an empty `to` would allow every destination"
 
 
+def decoded(secret):
+    return {key: base64.b64decode(value).decode() for key, value in secret["data"].items()}
+
+
 def test_secret_values_come_from_the_vault_and_placeholders_hide_them():
     out = render_all("production")
-    secret = find(out["secrets"], "Secret", "user-service-secrets")
-    data = {key: base64.b64decode(value).decode() for key, value in secret["data"].items()}
-    assert data["database-username"] == "unit-user"
-    assert data["database-password"] == "unit-db-pass/+="
-    assert data["jwt-secret"] == "unit-jwt-secret"
+    data = decoded(find(out["secrets"], "Secret", "user-service-secrets"))
+    assert data["database-username"] == "user_svc"
+    assert data["database-password"] == "unit-user-service-db/+="
+    assert data["jwt-secret"] == "unit-user-service-jwt"
+    assert data["redis-password"] == "unit-redis-pass/1"  # the shared AUTH token (eks_apps_shared_credentials)
     assert data["database-url"] == (
         "jdbc:postgresql://loyalty-system-production.c1a2b3c4d5e6.us-west-2.rds.amazonaws.com:5432/loyalty_production?sslmode=require")
     assert data["redis-url"] == "rediss://:unit-redis-pass%2F1@master.loyalty-system-production.ab12cd.usw2.cache.amazonaws.com:6379"
-    context = dict(out["context"], _eks_apps_secret_values=out["context"]["_eks_apps_secret_placeholders"])
-    placeholder_text = render("secrets.yml.j2", context)
-    for value in SECRETS.values():
+    placeholder_text = json.dumps(out["shapes"])
+    assert [shape["metadata"]["name"] for shape in out["shapes"]] == [secret["metadata"]["name"] for secret in out["secrets"]]
+    for value in secret_values():
         assert base64.b64encode(value.encode()).decode() not in placeholder_text
         assert value not in placeholder_text
     # the non-secret manifests never carry a secret value either
     plain = json.dumps([out["namespace"]] + out["objects"])
-    for value in SECRETS.values():
+    for value in secret_values():
         assert value not in plain and base64.b64encode(value.encode()).decode() not in plain
 
 
@@ -447,7 +490,7 @@ def test_secret_hash_annotation_matches_the_filter_s_hash_and_follows_the_values
     assert annotation == secret_hash(secret["data"])
     other = render_all("local", vault_loyalty_jwt_secret="another-secret")
     assert find(other["secrets"], "Secret", "user-service-secrets")["metadata"]["annotations"]["loyalty.platform/secret-hash"] != annotation
-    for value in SECRETS.values():
+    for value in secret_values():
         assert value not in annotation
 
 
@@ -522,21 +565,24 @@ def test_the_preflight_reports_every_problem_at_once_naming_the_variable_and_fil
         eks_apps_network_policy_egress_cidrs=[],
         eks_apps_services=[{"name": "user-service"}, {"name": "Bad_Name"}, {"name": "user-service", "max_replicas": 3}],
     )
-    assert len(problems) == 8, problems
+    assert len(problems) == 9, problems
     where = "inventories/production/group_vars/all/eks_apps.yml"
     expected = [
         'eks_apps_services: "Bad_Name" not a DNS-1123 label',
         "eks_apps_services lists user-service more than once",
+        'vault_loyalty_service_credentials["Bad_Name"] has no db_username, db_password, jwt_secret',
         "vault_loyalty_redis_password is missing or empty: add it to inventories/production/group_vars/all/vault.yml",
         "replicas below eks_apps_pdb_min_available (7) for user-service (6), Bad_Name (6), user-service (6)",
         "HPA maximum below the minimum for user-service (replicas 6, max_replicas 3)",
-        'image tag empty or latest for user-service ("latest"), Bad_Name ("latest"), user-service ("latest")',
+        'image tags that cannot be released: user-service (image tag latest names no release and is refused in production), '
+        'Bad_Name (image tag latest names no release and is refused in production), '
+        'user-service (image tag latest names no release and is refused in production)',
         'eks_apps_ingress_certificate_arn is "none": production serves HTTPS only',
         "eks_apps_network_policy_egress_cidrs is empty",
     ]
     for fragment, problem in zip(expected, problems):
         assert fragment in problem, (fragment, problem)
-    for problem in problems[3:]:
+    for problem in problems[4:]:
         assert where in problem, problem
 
 
@@ -547,7 +593,7 @@ def test_the_preflight_reports_every_problem_at_once_naming_the_variable_and_fil
     pytest.param({"eks_apps_namespace": "a" * 64}, "is not a DNS-1123 label", id="namespace-too-long"),
     pytest.param({"eks_apps_services": [{"name": "s" * 58}]}, "of at most 57 characters", id="service-name-too-long"),
     pytest.param({"eks_apps_ingress_host": ""}, "eks_apps_ingress_host is empty", id="ingress-host"),
-    pytest.param({"eks_apps_image_tag": " "}, 'image tag empty for user-service ("")', id="blank-tag"),
+    pytest.param({"eks_apps_image_tag": " "}, "image tags that cannot be released: user-service (no image tag is set)", id="blank-tag"),
 ])
 def test_each_preflight_problem_alone(overrides, fragment):
     problems = preflight_problems("local", **overrides)
@@ -559,3 +605,122 @@ def test_the_vault_and_tags_of_absent_services_are_not_required():
     assert preflight_problems("production", eks_apps_services=services, vault_loyalty_jwt_secret="", **CERTIFICATE) == []
     assert preflight_problems("local", eks_apps_ingress_enabled=False, eks_apps_ingress_host="") == []
     assert preflight_problems("local", eks_apps_network_policy_enabled=False, eks_apps_network_policy_egress_cidrs=[]) == []
+
+
+# ---- credentials per service, and the Secret's hash on the pod template -------------------------------------------
+
+
+def test_each_service_gets_its_own_credentials_and_shares_only_what_is_listed():
+    out = render_all("production")
+    data = {name: decoded(find(out["secrets"], "Secret", name + "-secrets")) for name in SERVICES}
+    assert {name: (values["database-username"], values["database-password"], values["jwt-secret"]) for name, values in data.items()} == {
+        name: (own["db_username"], own["db_password"], own["jwt_secret"]) for name, own in SERVICE_CREDENTIALS.items()}
+    assert {values["redis-password"] for values in data.values()} == {"unit-redis-pass/1"}
+    assert len({values["database-username"] for values in data.values()}) == 4
+    # A service's own value wins over a listed shared one; a field not listed never falls back.
+    own = dict(SERVICE_CREDENTIALS, **{"point-service": dict(SERVICE_CREDENTIALS["point-service"], redis_password="point-redis-token")})
+    mixed = render_all("production", vault_loyalty_service_credentials=own,
+                       eks_apps_shared_credentials=["redis_password", "jwt_secret"])
+    assert decoded(find(mixed["secrets"], "Secret", "point-service-secrets"))["redis-password"] == "point-redis-token"
+    assert decoded(find(mixed["secrets"], "Secret", "user-service-secrets"))["redis-password"] == "unit-redis-pass/1"
+    assert decoded(find(mixed["secrets"], "Secret", "user-service-secrets"))["jwt-secret"] == "unit-user-service-jwt"
+    resolved = {svc["name"]: svc["credentials"] for svc in mixed["resolved"]}
+    assert resolved["point-service"] == {"db_username": "own", "db_password": "own", "redis_password": "own", "jwt_secret": "own"}
+    assert resolved["user-service"]["redis_password"] == "shared"
+
+
+def test_the_sandbox_shares_every_credential_as_its_inventory_asks():
+    out = render_all("local")
+    for name in SERVICES:
+        data = decoded(find(out["secrets"], "Secret", name + "-secrets"))
+        assert (data["database-username"], data["jwt-secret"]) == ("unit-user", "unit-jwt-secret")
+    assert variables("local")["eks_apps_shared_credentials"] == ["db_username", "db_password", "redis_password", "jwt_secret"]
+    assert variables("production")["eks_apps_shared_credentials"] == variables("staging")["eks_apps_shared_credentials"] == ["redis_password"]
+
+
+@pytest.mark.parametrize("environment", ["production", "staging", "local"])
+def test_without_own_credentials_or_the_fallback_the_preflight_names_the_variable_and_the_fix(environment):
+    overrides = dict(CERTIFICATE) if environment == "production" else {}
+    problems = preflight_problems(environment, vault_loyalty_service_credentials={"user-service": SERVICE_CREDENTIALS["user-service"]},
+                                  eks_apps_shared_credentials=[], **overrides)
+    vault = "inventories/%s/group_vars/all/vault.yml" % environment
+    switch = "eks_apps_shared_credentials (inventories/%s/group_vars/all/main.yml)" % environment
+    # user-service has all but the Redis password; the other three have nothing of their own.
+    assert [p.split(" has no ")[0] for p in problems] == ['vault_loyalty_service_credentials["%s"]' % name for name in SERVICES], problems
+    assert problems[0].startswith('vault_loyalty_service_credentials["user-service"] has no redis_password: ')
+    assert "list it in %s to give it the shared vault_loyalty_redis_password." % switch in problems[0]
+    assert problems[1].startswith('vault_loyalty_service_credentials["point-service"] has no db_username, db_password, redis_password, '
+                                  'jwt_secret: give the service credentials of its own in %s' % vault)
+    assert "list them in %s" % switch in problems[1]
+    for problem in problems:
+        for value in secret_values():
+            assert value not in problem
+
+
+def test_a_shared_variable_is_needed_only_by_a_service_that_falls_back_on_it():
+    everything = {name: dict(fields, redis_password="own-%s-token" % name) for name, fields in SERVICE_CREDENTIALS.items()}
+    assert preflight_problems("production", vault_loyalty_service_credentials=everything, vault_loyalty_redis_password="",
+                              vault_loyalty_db_username="", **CERTIFICATE) == []
+    partial = dict(everything, **{"admin-service": SERVICE_CREDENTIALS["admin-service"]})
+    problems = preflight_problems("production", vault_loyalty_service_credentials=partial, vault_loyalty_redis_password="", **CERTIFICATE)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith("vault_loyalty_redis_password is missing or empty: add it to inventories/production/group_vars/all/vault.yml")
+    assert "It is the redis_password of admin-service (eks_apps_shared_credentials lists redis_password, and it has none of its own)." in problems[0]
+    # Only present services count.
+    absent = [{"name": "user-service"}, {"name": "legacy-service", "state": "absent"}]
+    assert preflight_problems("production", eks_apps_services=absent, **CERTIFICATE) == []
+
+
+@pytest.mark.parametrize("credentials, fragment", [
+    pytest.param("unit-not-a-mapping", "vault_loyalty_service_credentials is not a mapping: make it one entry per service name", id="not-a-mapping"),
+    pytest.param(dict(SERVICE_CREDENTIALS, **{"user-service": "unit-a-password-by-mistake"}),
+                 'vault_loyalty_service_credentials["user-service"] is not a mapping: give it the keys db_username, db_password, '
+                 'redis_password, jwt_secret', id="entry-not-a-mapping"),
+    pytest.param(dict(SERVICE_CREDENTIALS, **{"user-service": dict(SERVICE_CREDENTIALS["user-service"], db_pasword="unit-typo-value")}),
+                 'vault_loyalty_service_credentials["user-service"] has unknown keys db_pasword: the keys are db_username, db_password, '
+                 'redis_password, jwt_secret', id="unknown-key"),
+])
+def test_a_malformed_credentials_mapping_is_named_without_its_values(credentials, fragment):
+    problems = preflight_problems("production", vault_loyalty_service_credentials=credentials, **CERTIFICATE)
+    assert fragment in problems[0], problems
+    for problem in problems:
+        assert "unit-not-a-mapping" not in problem and "unit-a-password-by-mistake" not in problem and "unit-typo-value" not in problem
+
+
+def pod_secret_hash(out, name):
+    return find(out["objects"], "Deployment", name + "-blue")["spec"]["template"]["metadata"]["annotations"]["loyalty.platform/secret-sha256"]
+
+
+def test_the_pod_template_carries_the_hash_of_the_whole_secret_and_never_a_value():
+    out = render_all("production")
+    for name in SERVICES:
+        secret = find(out["secrets"], "Secret", name + "-secrets")
+        digest = pod_secret_hash(out, name)
+        assert digest == secret["metadata"]["annotations"]["loyalty.platform/secret-hash"] == secret_hash(secret["data"])
+        # Not a hash of any one value (which a low-entropy value would let anyone who reads pods guess), nor a value.
+        for value in list(decoded(secret).values()) + list(secret["data"].values()):
+            assert value not in digest and hashlib.sha256(value.encode()).hexdigest() != digest
+    assert len({pod_secret_hash(out, name) for name in SERVICES}) == 4
+
+
+def test_a_rotated_credential_changes_only_its_service_s_pod_template():
+    before = render_all("production")
+    rotated = dict(SERVICE_CREDENTIALS, **{"point-service": dict(SERVICE_CREDENTIALS["point-service"], db_password="unit-rotated-db")})
+    after = render_all("production", vault_loyalty_service_credentials=rotated)
+    assert pod_secret_hash(after, "point-service") != pod_secret_hash(before, "point-service")
+    for name in ("user-service", "rewards-service", "admin-service"):
+        assert find(after["objects"], "Deployment", name + "-blue") == find(before["objects"], "Deployment", name + "-blue")
+    # A shared value rolls every service that uses it; the same inputs render the same pod templates.
+    shared = render_all("production", vault_loyalty_redis_password="unit-rotated-redis")
+    assert all(pod_secret_hash(shared, name) != pod_secret_hash(before, name) for name in SERVICES)
+    assert render_all("production")["objects"] == before["objects"]
+
+
+def test_the_schema_check_s_secrets_need_no_vault_variable():
+    """Rendered with placeholders, the Secrets need no vault variable at all: StrictUndefined fails on any it reads."""
+    context = variables("production")
+    context["_eks_apps_resolved"] = yaml.safe_load(render("services.yml.j2", context))
+    for name in list(SECRETS) + ["vault_loyalty_service_credentials"]:
+        del context[name]
+    shapes = list(yaml.safe_load_all(render("secrets.yml.j2", dict(context, _eks_apps_secret_placeholders_only=True))))
+    assert len(shapes) == 4 and {value for shape in shapes for value in decoded(shape).values()} >= {"placeholder"}
