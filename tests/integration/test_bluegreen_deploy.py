@@ -301,4 +301,4 @@ def test_image_tag_is_required_and_latest_refused_in_production(deploy, run_play
     assert "image_tag is required" in failure_message(missing)
     latest = run_playbook(PLAYBOOK, inventory="inventories/production", extra_vars={"image_tag": "latest"})
     assert latest.rc != 0
-    assert "image_tag latest is refused in production" in failure_message(latest)
+    assert "image tag latest names no release and is refused in production" in failure_message(latest)
