@@ -386,6 +386,28 @@ def test_gate_above_threshold(group, switch, kube_sandbox, sandbox):
     group.assert_settled("blue")
 
 
+def _prometheus_service(sandbox):
+    namespace, rest = sandbox["SANDBOX_PROMETHEUS_SERVICE"].split("/", 1)
+    name, port = rest.rsplit(":", 1)
+    return {"namespace": namespace, "name": name, "port": port}
+
+
+def test_gates_through_the_services_proxy_switch_and_refuse(group, switch, kube_sandbox, sandbox):
+    """The production path: the gates reach the in-cluster Prometheus through the API server, with the deployer's rights."""
+    failing = {"name": "error-rate", "query": 'label_replace(vector(5), "color", "{color}", "", "")', "threshold": 1}
+    kube_sandbox.reset_stats()
+    result, task = switch(target_color="green", prometheus_service=_prometheus_service(sandbox), gates=[failing])
+    refused(group, kube_sandbox, result, task, "gate error-rate: 5 is not <= 1", 'label_replace(vector(5), "color", "green", "", "")')
+    assert kube_sandbox.stats()["proxied"] == {"services monitoring/prometheus-server:9090": 1}
+    group.assert_settled("blue")
+
+    result, task = switch(target_color="green", prometheus_service=_prometheus_service(sandbox),
+                          gates=[{"name": "quiet", "query": "vector(0)", "threshold": 1}])
+    assert result.rc == 0, task.get("msg")
+    assert task["gates"][0]["passed"] and task["gates"][0]["observed"] == [0.0]
+    group.assert_settled("green")
+
+
 def test_prometheus_unreachable(group, switch, kube_sandbox):
     url = "http://127.0.0.1:%d" % closed_port()
     kube_sandbox.reset_stats()
