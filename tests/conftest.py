@@ -18,6 +18,10 @@ def _ensure_collection_link():
 _ensure_collection_link()
 if COLLECTIONS_ROOT not in sys.path:
     sys.path.insert(0, COLLECTIONS_ROOT)
+# Helpers shared by the suites (tests/localhttp.py).
+TESTS_ROOT = os.path.join(REPO_ROOT, "tests")
+if TESTS_ROOT not in sys.path:
+    sys.path.insert(0, TESTS_ROOT)
 # The sandbox's own packages (the fault proxy's client, kubesandbox.control) for the integration suites.
 SANDBOX_ROOT = os.path.join(REPO_ROOT, "sandbox")
 if SANDBOX_ROOT not in sys.path:

@@ -30,7 +30,6 @@ except ImportError:
     TransportError = OSError
 
 MERGE_PATCH = "application/merge-patch+json"
-CLIENT_ERRORS = (DynamicApiError, ApiException, TransportError, OSError, ValueError)
 
 
 class ApiError(Exception):
@@ -110,7 +109,7 @@ class KubeApi:
             params["content_type"] = content_type
         try:
             return self.client.request(method, path, body=body, **params)
-        except CLIENT_ERRORS as exc:
+        except (DynamicApiError, ApiException, TransportError, OSError, ValueError) as exc:
             status, message = describe_error(exc)
             raise ApiError("%s %s: %s" % (method, path, message), status=status) from exc
 

@@ -32,7 +32,7 @@ def _pipe(left, right, stop):
     sockets = [left, right]
     try:
         while not stop.is_set():
-            readable, _, _ = select.select(sockets, [], [], 0.5)
+            readable = select.select(sockets, [], [], 0.5)[0]
             for sock in readable:
                 data = sock.recv(CHUNK)
                 if not data:

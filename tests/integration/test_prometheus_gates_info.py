@@ -18,6 +18,7 @@ def selectorless_prometheus(namespace, name="prometheus-server"):
     return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": namespace},
             "spec": {"selector": {"app": "nothing-here"}, "ports": [{"name": "http", "port": 9090}]}}
 
+
 def play(args, name="gates"):
     return """
 - name: Gates integration

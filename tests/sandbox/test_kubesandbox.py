@@ -168,7 +168,7 @@ def test_forward_relays_both_ways_and_closes_when_the_target_is_gone():
     thread.start()
     try:
         with socket.create_connection(listener.getsockname(), timeout=5) as client:
-            upstream, _ = target.accept()
+            upstream = target.accept()[0]
             with upstream:
                 client.sendall(b"GET /api/v1/query")
                 assert upstream.recv(100) == b"GET /api/v1/query"

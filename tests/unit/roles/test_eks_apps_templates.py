@@ -39,7 +39,7 @@ SERVICES = ("user-service", "point-service", "rewards-service", "admin-service")
 # the Redis AUTH token: eks_apps_shared_credentials: [redis_password] in their main.yml). The sandbox's vault has
 # the shared credentials only, and its inventory shares them all.
 SERVICE_CREDENTIALS = {
-    name: {"db_username": name.split("-")[0] + "_svc", "db_password": "unit-%s-db/+=" % name, "jwt_secret": "unit-%s-jwt" % name}
+    name: {"db_username": name.split("-", maxsplit=1)[0] + "_svc", "db_password": "unit-%s-db/+=" % name, "jwt_secret": "unit-%s-jwt" % name}
     for name in SERVICES
 }
 VAULTS = {

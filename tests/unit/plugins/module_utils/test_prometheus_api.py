@@ -1,11 +1,11 @@
 """How the gate modules reach Prometheus: option rules, answers, the URL fetcher's auth and the services proxy path."""
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from localhttp import serving
 
 from ansible_collections.loyalty.platform.plugins.module_utils import prometheus_api
 from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.errors import BlueGreenError
@@ -41,7 +41,8 @@ class TestOptions:
         assert problems and "prometheus_service.port" in problems[0]
 
     def test_bad_timeout(self):
-        assert "prometheus_timeout must be at least 1 second (got 0)" in prometheus_api.validate_prometheus(params(prometheus_url="http://p", prometheus_timeout=0))
+        problems = prometheus_api.validate_prometheus(params(prometheus_url="http://p", prometheus_timeout=0))
+        assert "prometheus_timeout must be at least 1 second (got 0)" in problems
 
     def test_spec_copies_are_independent(self):
         first = prometheus_api.prometheus_spec()
@@ -140,12 +141,8 @@ class _AuthPrometheus(BaseHTTPRequestHandler):
 @pytest.fixture
 def auth_prometheus():
     _AuthPrometheus.seen = []
-    server = HTTPServer(("127.0.0.1", 0), _AuthPrometheus)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield "http://127.0.0.1:%d" % server.server_port
-    server.shutdown()
-    server.server_close()
+    with serving(_AuthPrometheus) as url:
+        yield url
 
 
 class TestUrlAuth:

@@ -5,11 +5,11 @@ Prometheus is a small HTTP server on 127.0.0.1 answering instant queries from a 
 
 import json
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from localhttp import serving
 
 from ansible.module_utils.testing import patch_module_args
 
@@ -41,12 +41,8 @@ class _Prometheus(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def prometheus():
-    server = HTTPServer(("127.0.0.1", 0), _Prometheus)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield "http://127.0.0.1:%d" % server.server_port
-    server.shutdown()
-    server.server_close()
+    with serving(_Prometheus) as url:
+        yield url
 
 
 def run_module(capsys, **args):

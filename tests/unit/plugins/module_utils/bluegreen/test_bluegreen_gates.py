@@ -3,11 +3,11 @@
 import json
 import math
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from localhttp import serving
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -108,12 +108,8 @@ class _Prometheus(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def prometheus():
-    server = HTTPServer(("127.0.0.1", 0), _Prometheus)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield "http://127.0.0.1:%d" % server.server_port
-    server.shutdown()
-    server.server_close()
+    with serving(_Prometheus) as url:
+        yield url
 
 
 def _closed_port():
