@@ -22,7 +22,8 @@ options:
       - In the query, the placeholders C({color}), C({previous_color}), C({namespace}) and C({service}) are replaced (the
         module's description says by what); a query that contains C({service}) is evaluated once per Service. Other braces
         (PromQL label matchers) are left alone.
-      - Prometheus is reached through O(prometheus_service) or O(prometheus_url); one of them is required when a gate is set.
+      - Prometheus is reached through O(prometheus_service) or O(prometheus_url); the module's description says when one of
+        them is required.
     type: list
     elements: dict
     default: []
@@ -87,6 +88,7 @@ options:
     description:
       - Base URL of the Prometheus HTTP API, for example V(https://prometheus.example.com), when it is reached directly
         rather than through the API server. Mutually exclusive with O(prometheus_service).
+      - Messages name it without any C(user:password@) part.
     type: str
   prometheus_timeout:
     description:
@@ -96,21 +98,23 @@ options:
   prometheus_validate_certs:
     description:
       - Verify the TLS certificate of an V(https) O(prometheus_url).
-      - Through O(prometheus_service) the API server's certificate is checked as the kubeconfig says.
+      - For O(prometheus_url) only; through O(prometheus_service) the API server's certificate is checked as the kubeconfig
+        says, and V(false) is refused.
     type: bool
     default: true
   prometheus_ca_path:
     description:
-      - A CA bundle that signs the certificate of an V(https) O(prometheus_url).
+      - A CA bundle that signs the certificate of an V(https) O(prometheus_url) (refused with O(prometheus_service)).
     type: path
   prometheus_token:
     description:
       - A bearer token sent to O(prometheus_url) (C(Authorization) header), for a Prometheus behind an authenticating proxy.
-      - Never logged.
+      - For O(prometheus_url) only (refused with O(prometheus_service)). Never logged.
     type: str
   prometheus_headers:
     description:
-      - Further HTTP headers sent to O(prometheus_url), for example a basic C(Authorization) or a tenant header.
+      - Further HTTP headers sent to O(prometheus_url), for example a basic C(Authorization) or a tenant header
+        (refused with O(prometheus_service)).
       - Their values are never logged.
     type: dict
     default: {}

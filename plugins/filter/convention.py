@@ -13,7 +13,7 @@ description:
     and C(loyalty.platform.bluegreen_deploy), which finds and switches them, read the same value.
   - "Names: V(environments), V(colors), V(first_color), V(color_label), V(deployment_name) (with C({service}) and
     C({color})), V(colored_kinds) (C(apiVersion), C(kind), C(suffix) of the objects made per color), V(default_services)
-    (C(name), C(ingress_path)), V(context_path), V(liveness_suffix), V(readiness_suffix), V(readiness_path),
+    (C(name), C(ingress_path)), V(context_path), V(liveness_suffix), V(readiness_suffix), V(config_suffix),
     V(tag_pattern) and V(floating_tags)."
 options:
   _input:

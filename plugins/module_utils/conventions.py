@@ -21,12 +21,15 @@ FIRST_COLOR = "blue"
 COLOR_LABEL = "color"
 DEPLOYMENT_NAME = "{service}-{color}"
 
+# The ConfigMap of a color is <service>-<color>-config.
+CONFIG_SUFFIX = "-config"
+
 # The kinds made once per color, named <service>-<color><suffix>, in the order they are deleted.
 COLORED_KINDS = (
     {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "suffix": ""},
     {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "suffix": ""},
     {"apiVersion": "apps/v1", "kind": "Deployment", "suffix": ""},
-    {"apiVersion": "v1", "kind": "ConfigMap", "suffix": "-config"},
+    {"apiVersion": "v1", "kind": "ConfigMap", "suffix": CONFIG_SUFFIX},
 )
 
 # The loyalty services and the path under which each is published.
@@ -53,12 +56,12 @@ CONVENTIONS = {
     "first_color": FIRST_COLOR,
     "color_label": COLOR_LABEL,
     "deployment_name": DEPLOYMENT_NAME,
+    "config_suffix": CONFIG_SUFFIX,
     "colored_kinds": [dict(kind) for kind in COLORED_KINDS],
     "default_services": [dict(service) for service in DEFAULT_SERVICES],
     "context_path": CONTEXT_PATH,
     "liveness_suffix": LIVENESS_SUFFIX,
     "readiness_suffix": READINESS_SUFFIX,
-    "readiness_path": CONTEXT_PATH + READINESS_SUFFIX,
     "tag_pattern": TAG_PATTERN,
     "floating_tags": list(FLOATING_TAGS),
 }
@@ -72,6 +75,11 @@ def convention(name):
     if isinstance(value, list):
         return [dict(item) if isinstance(item, dict) else item for item in value]
     return value
+
+
+def colored_name(service, color, suffix=""):
+    """The name of a service's object of one color: DEPLOYMENT_NAME filled in, then ``suffix`` (``-config``, say)."""
+    return DEPLOYMENT_NAME.replace("{service}", str(service)).replace("{color}", str(color)) + (suffix or "")
 
 
 def image_tag_problem(tag, environment):

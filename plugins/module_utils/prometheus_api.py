@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 
 from urllib.error import HTTPError, URLError
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from ansible.module_utils.urls import open_url
 
@@ -76,6 +76,9 @@ def validate_prometheus(params):
                 problems.append("%s applies to prometheus_url only; through the services proxy the kubeconfig's credentials are used" % key)
         if params.get("prometheus_headers"):
             problems.append("prometheus_headers applies to prometheus_url only; through the services proxy the kubeconfig's credentials are used")
+        if params.get("prometheus_validate_certs") is False:
+            problems.append("prometheus_validate_certs applies to prometheus_url only; through the services proxy the API server's "
+                            "certificate is checked as the kubeconfig says")
     return problems
 
 
@@ -84,7 +87,18 @@ def where(params):
     service = params.get("prometheus_service")
     if service:
         return "Prometheus Service %s/%s:%s (through the API server's services proxy)" % (service["namespace"], service["name"], service["port"])
-    return "Prometheus at %s" % params.get("prometheus_url")
+    return "Prometheus at %s" % without_userinfo(params.get("prometheus_url"))
+
+
+def without_userinfo(url):
+    """``url`` as messages may show it: any ``user:password@`` removed."""
+    parts = urlsplit(url or "")
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = "%s:%d" % (host, parts.port)
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
 def _error_text(body):
@@ -130,7 +144,7 @@ def interpret(location, gate_name, query, status, body):
 def url_fetcher(url, timeout=10, validate_certs=True, ca_path=None, token=None, headers=None):
     """A fetcher over the Prometheus HTTP API at ``url`` (GET /api/v1/query)."""
     endpoint = url.rstrip("/") + "/" + QUERY_PATH
-    location = "Prometheus at %s" % url
+    location = "Prometheus at %s" % without_userinfo(url)
     request_headers = dict(headers or {})
     if token:
         request_headers["Authorization"] = "Bearer %s" % token

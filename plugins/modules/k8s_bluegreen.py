@@ -38,7 +38,8 @@ description:
     A write that was refused, or that a re-read shows never landed, needs no revert. If a revert cannot be written, the
     failure message states exactly which Service selects which color, and names any Service whose annotations may still
     carry the failed switch's id (its selector is unchanged; a new O(repair=true) run writes one record again).
-  - O(gates) are evaluated for the target color before any write; a failing gate, or a Prometheus that cannot be reached,
+  - O(gates) are evaluated for the target color before any write (set O(prometheus_service) or O(prometheus_url) with
+    them); a failing gate, or a Prometheus that cannot be reached,
     switches nothing. In a gate query C({color}) is the target color, C({previous_color}) the active color, C({namespace})
     O(namespace) and C({service}) each switched Service in turn.
   - Every switch, rollback or failed switch is recorded as a Kubernetes Event (reason C(BlueGreenSwitched),

@@ -16,7 +16,10 @@ description:
     true against a threshold) against the Prometheus HTTP API, with the same placeholders, the same rules and the same
     Prometheus options.
   - Prometheus is reached through the API server's services proxy (O(prometheus_service), with the kubeconfig options
-    below) or at O(prometheus_url). The kubeconfig options are only used with O(prometheus_service).
+    below) or at O(prometheus_url); one of the two is required. The kubeconfig options are only used with
+    O(prometheus_service).
+  - The option names are those of M(loyalty.platform.k8s_bluegreen); C(validate_certs) is the kubeconfig's (the API
+    server's certificate), the Prometheus URL's is O(prometheus_validate_certs).
   - In a gate query C({color}) is O(color), C({previous_color}) O(previous_color), C({namespace}) O(namespace) and
     C({service}) each of O(services) in turn.
   - With O(duration=0) the gates are evaluated once. Otherwise they are evaluated at once, then every O(interval) seconds, the

@@ -20,7 +20,8 @@ problem = TagProblemFilter().filters()["image_tag_problem"]
 def test_values():
     assert convention("colors") == ["blue", "green"]
     assert convention("deployment_name") == "{service}-{color}"
-    assert convention("readiness_path") == "/api/v1/actuator/health/readiness"
+    assert convention("context_path") + convention("readiness_suffix") == "/api/v1/actuator/health/readiness"
+    assert conventions.colored_name("user-service", "green", convention("config_suffix")) == "user-service-green-config"
     assert [kind["kind"] for kind in convention("colored_kinds")] == ["HorizontalPodAutoscaler", "PodDisruptionBudget", "Deployment", "ConfigMap"]
     assert [service["name"] for service in convention("default_services")] == ["user-service", "point-service", "rewards-service", "admin-service"]
 
@@ -82,7 +83,8 @@ def test_no_role_restates_a_convention():
                 path = os.path.join(directory, name)
                 with open(path, encoding="utf-8") as handle:
                     text = handle.read()
-                for needle in ("{service}-{color}", "== 'latest'", "!= 'latest'", "- blue\n  - green", "[blue, green]"):
+                for needle in ("{service}-{color}", "== 'latest'", "!= 'latest'", "- blue\n  - green", "[blue, green]", "~ '-' ~ _eks_apps_color",
+                               "~ '-' ~ color", "'-config'", "}}-{{ _bluegreen_deploy"):
                     if needle in text:
                         offenders.append("%s: %s" % (os.path.relpath(path, REPO_ROOT), needle.strip()))
     assert offenders == []
@@ -94,5 +96,6 @@ def test_spec_choices_are_the_conventions():
     with open(os.path.join(REPO_ROOT, "roles", "eks_apps", "meta", "argument_specs.yml"), encoding="utf-8") as handle:
         eks_apps = yaml.safe_load(handle)["argument_specs"]["main"]["options"]
     assert bluegreen["bluegreen_deploy_first_color"]["choices"] == list(conventions.COLORS)
+    assert "default" not in bluegreen["bluegreen_deploy_first_color"]
     assert eks_apps["eks_apps_color"]["choices"] == [""] + list(conventions.COLORS)
     assert bluegreen["bluegreen_deploy_environment"].get("choices", list(conventions.ENVIRONMENTS)) == list(conventions.ENVIRONMENTS)

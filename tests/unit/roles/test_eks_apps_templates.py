@@ -21,6 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.loyalty.platform.plugins.module_utils.k8s_changes import secret_hash
+from ansible_collections.loyalty.platform.plugins.filter.colored_name import FilterModule as NameFilters
 from ansible_collections.loyalty.platform.plugins.filter.convention import FilterModule as ConventionFilters
 from ansible_collections.loyalty.platform.plugins.filter.image_tag_problem import FilterModule as TagProblemFilters
 from ansible_collections.loyalty.platform.plugins.module_utils.k8s_validate import validate_manifests
@@ -104,7 +105,7 @@ def make_env():
     env.filters["ansible.builtin.from_yaml"] = yaml.safe_load
     env.filters["ansible.builtin.from_json"] = json.loads
     # The collection's own plugins, as they are (pure functions).
-    for name, function in dict(ConventionFilters().filters(), **TagProblemFilters().filters()).items():
+    for name, function in dict(ConventionFilters().filters(), **TagProblemFilters().filters(), **NameFilters().filters()).items():
         env.filters["loyalty.platform." + name] = function
     for name, function in TagTests().tests().items():
         env.tests["loyalty.platform." + name] = function

@@ -154,3 +154,14 @@ class TestUrlAuth:
     def test_refused_auth_fails_naming_the_status(self, auth_prometheus):
         with pytest.raises(BlueGreenError, match="answered HTTP 401 to gate g: unauthorized"):
             prometheus_api.url_fetcher(auth_prometheus)("up", "g")
+
+
+def test_messages_never_show_url_credentials():
+    assert prometheus_api.without_userinfo("https://ops:s3cret@prom.example.com:9443/base") == "https://prom.example.com:9443/base"
+    assert prometheus_api.where({"prometheus_url": "http://u:p@127.0.0.1:9/"}) == "Prometheus at http://127.0.0.1:9/"
+    assert prometheus_api.without_userinfo("http://127.0.0.1:9090") == "http://127.0.0.1:9090"
+
+
+def test_certificate_checks_cannot_be_turned_off_for_the_services_proxy():
+    problems = prometheus_api.validate_prometheus(params(prometheus_service=SERVICE, prometheus_validate_certs=False))
+    assert problems and problems[0].startswith("prometheus_validate_certs applies to prometheus_url only")
