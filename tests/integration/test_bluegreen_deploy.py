@@ -302,3 +302,18 @@ def test_image_tag_is_required_and_latest_refused_in_production(deploy, run_play
     latest = run_playbook(PLAYBOOK, inventory="inventories/production", extra_vars={"image_tag": "latest"})
     assert latest.rc != 0
     assert "image tag latest names no release and is refused in production" in failure_message(latest)
+
+
+def test_url_only_prometheus_settings_without_a_url_stop_the_preflight(deploy, blue):
+    """A token kept for a Prometheus URL while the gates use the in-cluster Service: refused before anything changes,
+    naming the variable (it would otherwise be ignored, or fail the switch after the new color was deployed)."""
+    cluster = blue
+    before = cluster.versions()
+    result = deploy("1.1.0", bluegreen_deploy_prometheus_token="tok-4c1f0a9e77", bluegreen_deploy_prometheus_headers={"X-Scope-OrgID": "ops"})
+    assert result.rc != 0
+    message = failure_message(result)
+    assert message.startswith("bluegreen_deploy_prometheus_token, bluegreen_deploy_prometheus_headers applies to bluegreen_deploy_prometheus_url only")
+    assert "tok-4c1f0a9e77" not in result.stdout + result.stderr
+    assert cluster.versions() == before
+    assert cluster.deployment("user-service-green") is None
+    cluster.assert_settled("blue")
