@@ -165,3 +165,42 @@ def test_messages_never_show_url_credentials():
 def test_certificate_checks_cannot_be_turned_off_for_the_services_proxy():
     problems = prometheus_api.validate_prometheus(params(prometheus_service=SERVICE, prometheus_validate_certs=False))
     assert problems and problems[0].startswith("prometheus_validate_certs applies to prometheus_url only")
+
+
+class _TlsPrometheus(BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 - http.server's naming
+        payload = SUCCESS.encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args):
+        return
+
+
+@pytest.fixture
+def tls_prometheus(tmp_path):
+    """An https Prometheus whose certificate a private CA signs (made like the sandbox's own PKI)."""
+    from kubesandbox import pki  # pylint: disable=import-outside-toplevel
+
+    ca = pki.make_ca(str(tmp_path))
+    leaf = pki.make_leaf(str(tmp_path), "prometheus", ca, "prometheus", ip_addresses=["127.0.0.1"])
+    with serving(_TlsPrometheus, tls=leaf) as url:
+        yield url, str(tmp_path / "ca.crt")
+
+
+class TestUrlTls:
+    def test_the_ca_bundle_verifies_the_certificate(self, tls_prometheus):
+        url, ca_path = tls_prometheus
+        assert prometheus_api.url_fetcher(url, ca_path=ca_path)("up", "g")["result"] == [0, "1"]
+
+    def test_an_unknown_ca_is_refused_naming_the_gate(self, tls_prometheus):
+        url, _ca_path = tls_prometheus
+        with pytest.raises(BlueGreenError) as err:
+            prometheus_api.url_fetcher(url, timeout=5)("up", "g")
+        assert "Prometheus at %s is unreachable" % url in err.value.msg and "CERTIFICATE_VERIFY_FAILED" in err.value.msg.upper()
+
+    def test_certificate_checks_can_be_turned_off_for_a_url(self, tls_prometheus):
+        url, _ca_path = tls_prometheus
+        assert prometheus_api.url_fetcher(url, validate_certs=False)("up", "g")["resultType"] == "scalar"
