@@ -1,9 +1,10 @@
 """A throwaway HTTP server on 127.0.0.1 for unit tests (a fake Prometheus, say)."""
 
 import contextlib
+import json
 import ssl
 import threading
-from http.server import HTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
 
 @contextlib.contextmanager
@@ -26,3 +27,19 @@ def serving(handler_class, tls=None):
     finally:
         server.shutdown()
         server.server_close()
+
+
+class Handler(BaseHTTPRequestHandler):
+    """A request handler that answers with ``reply`` and logs nothing."""
+
+    def reply(self, status, body, content_type="application/json"):
+        """Send ``body`` (a dict or list as JSON, or text) with ``status``."""
+        payload = (json.dumps(body) if isinstance(body, (dict, list)) else body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args):  # pylint: disable=arguments-differ
+        return

@@ -1,11 +1,10 @@
 """How the gate modules reach Prometheus: option rules, answers, the URL fetcher's auth and the services proxy path."""
 
 import json
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from localhttp import serving
+from localhttp import Handler, serving
 
 from ansible_collections.loyalty.platform.plugins.module_utils import prometheus_api
 from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.errors import BlueGreenError
@@ -122,20 +121,13 @@ class TestServicesProxy:
         assert seen == [4]
 
 
-class _AuthPrometheus(BaseHTTPRequestHandler):
+class _AuthPrometheus(Handler):
     seen = []
 
     def do_GET(self):  # noqa: N802 - http.server's naming
         type(self).seen.append((self.headers.get("Authorization"), self.headers.get("X-Scope-OrgID"), parse_qs(urlparse(self.path).query)))
         status, body = (200, SUCCESS) if self.headers.get("Authorization") == "Bearer s3cret" else (401, "unauthorized")
-        payload = body.encode()
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args):
-        return
+        self.reply(status, body)
 
 
 @pytest.fixture
@@ -167,16 +159,9 @@ def test_certificate_checks_cannot_be_turned_off_for_the_services_proxy():
     assert problems and problems[0].startswith("prometheus_validate_certs applies to prometheus_url only")
 
 
-class _TlsPrometheus(BaseHTTPRequestHandler):
+class _TlsPrometheus(Handler):
     def do_GET(self):  # noqa: N802 - http.server's naming
-        payload = SUCCESS.encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args):
-        return
+        self.reply(200, SUCCESS)
 
 
 @pytest.fixture

@@ -5,11 +5,10 @@ Prometheus is a small HTTP server on 127.0.0.1 answering instant queries from a 
 
 import json
 import socket
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from localhttp import serving
+from localhttp import Handler, serving
 
 from ansible.module_utils.testing import patch_module_args
 
@@ -21,22 +20,14 @@ ANSWERS = {
 }
 
 
-class _Prometheus(BaseHTTPRequestHandler):
+class _Prometheus(Handler):
     def do_GET(self):  # noqa: N802 - http.server's naming
         query = parse_qs(urlparse(self.path).query)["query"][0]
         if query in ANSWERS:
             status, body = 200, {"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}, "value": [0, str(ANSWERS[query])]}]}}
         else:
             status, body = 400, {"status": "error", "errorType": "bad_data", "error": "unknown query %s" % query}
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args):
-        return
+        self.reply(status, body)
 
 
 @pytest.fixture(scope="module")

@@ -1,13 +1,11 @@
 """Prometheus gates: templating, comparison, response parsing and the HTTP fetcher."""
 
-import json
 import math
 import socket
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from localhttp import serving
+from localhttp import Handler, serving
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -88,22 +86,14 @@ class TestEvaluation:
         assert problems == ['gate latency for Service point-service: 9 is not < 1 (query x{s="point-service"})']
 
 
-class _Prometheus(BaseHTTPRequestHandler):
+class _Prometheus(Handler):
     def do_GET(self):  # noqa: N802 - http.server's naming
         query = parse_qs(urlparse(self.path).query)["query"][0]
         if query == "bad(":
             status, body = 400, {"status": "error", "errorType": "bad_data", "error": "parse error: unclosed left parenthesis"}
         else:
             status, body = 200, {"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}, "value": [0, "5"]}]}}
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args):
-        return
+        self.reply(status, body)
 
 
 @pytest.fixture
