@@ -71,11 +71,9 @@ def validate_prometheus(params):
         port = str(params["prometheus_service"].get("port") or "").strip()
         if not port or (port.isdigit() and not 1 <= int(port) <= 65535):
             problems.append("prometheus_service.port must be a Service port name or a number between 1 and 65535 (got %r)" % port)
-        for key in ("prometheus_token", "prometheus_ca_path"):
+        for key in ("prometheus_token", "prometheus_ca_path", "prometheus_headers"):
             if params.get(key):
                 problems.append("%s applies to prometheus_url only; through the services proxy the kubeconfig's credentials are used" % key)
-        if params.get("prometheus_headers"):
-            problems.append("prometheus_headers applies to prometheus_url only; through the services proxy the kubeconfig's credentials are used")
         if params.get("prometheus_validate_certs") is False:
             problems.append("prometheus_validate_certs applies to prometheus_url only; through the services proxy the API server's "
                             "certificate is checked as the kubeconfig says")
@@ -101,25 +99,29 @@ def without_userinfo(url):
     return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
+def _text(body):
+    return body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body or "")
+
+
+def _document(body):
+    """The answer as a JSON object, or None when it is not one."""
+    try:
+        document = json.loads(_text(body) or "{}")
+    except ValueError:
+        return None
+    return document if isinstance(document, dict) else None
+
+
 def _error_text(body):
     """The ``error`` of a Prometheus answer, the ``message`` of a Kubernetes Status, or the body itself."""
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", "replace")
-    try:
-        document = json.loads(body) if body else {}
-    except ValueError:
-        return str(body or "").strip()[:300]
-    if not isinstance(document, dict):
-        return str(body)[:300]
+    document = _document(body)
+    if document is None:
+        return _text(body).strip()[:300]
     return document.get("error") or document.get("message") or json.dumps(document)[:300]
 
 
 def _is_prometheus_answer(body):
-    try:
-        document = json.loads(body.decode("utf-8", "replace") if isinstance(body, bytes) else body or "")
-    except ValueError:
-        return False
-    return isinstance(document, dict) and "errorType" in document
+    return "errorType" in (_document(body) or {})
 
 
 def interpret(location, gate_name, query, status, body):
