@@ -38,6 +38,15 @@ options:
         between tasks can hold it as one string, which Ansible copies for free wherever it copies variables.
     type: raw
     required: true
+  create_only:
+    description:
+      - Fields sent only when the object is created, as a mapping of C(<apiVersion>/<Kind>) to a list of dotted field paths
+        (for example C({'v1/Service': ['spec.selector']})).
+      - For a field another field manager owns once the object exists. The fields are left out of the hash, the comparison
+        and what is returned for an existing object; a manifest whose object does not exist yet is returned with them.
+        eks_apps creates each Service selecting the run's color this way; the blue/green switch owns the selector afterwards.
+    type: dict
+    required: false
 author:
   - Loyalty platform team (@loyalty-platform)
 seealso:
@@ -75,10 +84,10 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.loyalty.platform.plugins.module_utils.k8s_changes import K8sChangesError, changed_objects
 
 
-def k8s_changed(definitions, live):
+def k8s_changed(definitions, live, create_only=None):
     """Filter entry point: changed_objects() with its errors as AnsibleFilterError."""
     try:
-        return changed_objects(definitions, live)
+        return changed_objects(definitions, live, create_only)
     except K8sChangesError as exc:
         raise AnsibleFilterError("k8s_changed: %s" % exc) from exc
 

@@ -19,6 +19,8 @@ ENVIRONMENTS = ("production", "staging", "local")
 COLORS = ("blue", "green")
 FIRST_COLOR = "blue"
 COLOR_LABEL = "color"
+# The field manager the blue/green switch writes a Service's color with; it owns that field.
+SELECTOR_FIELD_MANAGER = "loyalty-platform-bluegreen"
 DEPLOYMENT_NAME = "{service}-{color}"
 
 # The ConfigMap of a color is <service>-<color>-config.
@@ -55,6 +57,7 @@ CONVENTIONS = {
     "colors": list(COLORS),
     "first_color": FIRST_COLOR,
     "color_label": COLOR_LABEL,
+    "selector_field_manager": SELECTOR_FIELD_MANAGER,
     "deployment_name": DEPLOYMENT_NAME,
     "config_suffix": CONFIG_SUFFIX,
     "colored_kinds": [dict(kind) for kind in COLORED_KINDS],

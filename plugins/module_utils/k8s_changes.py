@@ -42,6 +42,7 @@ SERVER_METADATA_FIELDS = frozenset((
     "deletionGracePeriodSeconds", "managedFields", "selfLink",
 ))
 SERVER_TOP_LEVEL_FIELDS = frozenset(("status",))
+_MISSING = object()
 
 
 class K8sChangesError(Exception):
@@ -189,18 +190,75 @@ def is_satisfied(desired, live):
     return is_subset(fields, live)
 
 
-def changed_objects(definitions, live):
+def _create_only_paths(create_only):
+    """{type key: [path tuples]} from create_only ('<apiVersion>/<Kind>' -> list of dotted field paths)."""
+    if create_only is None:
+        return {}
+    problem = "create_only must map '<apiVersion>/<Kind>' to a list of dotted field paths (for example spec.selector), got %r"
+    if not isinstance(create_only, Mapping):
+        raise K8sChangesError(problem % (create_only,))
+    paths = {}
+    for type_key, fields in create_only.items():
+        if not isinstance(fields, (list, tuple)) or not all(isinstance(field, str) and field and "" not in field.split(".") for field in fields):
+            raise K8sChangesError(problem % (create_only,))
+        paths[type_key] = [tuple(field.split(".")) for field in fields]
+    return paths
+
+
+def _pop_path(obj, path):
+    """``(copy of obj without the field at path, its value)``, or ``(obj, _MISSING)`` when obj has no such field."""
+    head = path[0]
+    if not isinstance(obj, Mapping) or head not in obj:
+        return obj, _MISSING
+    copy = dict(obj)
+    if len(path) == 1:
+        return copy, copy.pop(head)
+    copy[head], value = _pop_path(obj[head], path[1:])
+    return (copy, value) if value is not _MISSING else (obj, _MISSING)
+
+
+def split_fields(definition, paths):
+    """``(definition without the fields at paths, {path: value} of those it had)``; definition itself is left as it is."""
+    bare, taken = definition, {}
+    for path in paths:
+        bare, value = _pop_path(bare, path)
+        if value is not _MISSING:
+            taken[path] = value
+    return bare, taken
+
+
+def with_fields(definition, taken):
+    """A copy of definition with each ``{path: value}`` put back (parents copied, never modified)."""
+    result = dict(definition)
+    for path, value in taken.items():
+        node = result
+        for key in path[:-1]:
+            child = dict(node.get(key) or {})
+            node[key] = child
+            node = child
+        node[path[-1]] = value
+    return result
+
+
+def changed_objects(definitions, live, create_only=None):
     """The definitions (in their order) that the live objects do not satisfy, each stamped (stamp()) for the apply.
 
     definitions: the rendered manifests; live: mapping '<apiVersion>/<Kind>' -> list of live objects, or its JSON text.
+    create_only: mapping '<apiVersion>/<Kind>' -> dotted paths of fields sent only when the object is created: fields
+    another field manager owns once the object exists (a Service's selector, which the blue/green switch owns). They
+    are left out of the hash, the comparison and every later apply; a created object gets them back after stamping.
     """
     if not isinstance(definitions, (list, tuple)):
         raise K8sChangesError("definitions must be a list of manifests, got %s" % type(definitions).__name__)
     index = index_live(live)
+    create_only_paths = _create_only_paths(create_only)
     changed = []
     for definition in definitions:
         if not isinstance(definition, Mapping):
             raise K8sChangesError("every definition must be a mapping, got %s" % type(definition).__name__)
-        if not is_satisfied(definition, index.get(object_key(definition))):
-            changed.append(stamp(definition))
+        key = object_key(definition)
+        live_object = index.get(key)
+        bare, taken = split_fields(definition, create_only_paths.get("%s/%s" % (key[0], key[1]), ()))
+        if not is_satisfied(bare, live_object):
+            changed.append(with_fields(stamp(bare), taken) if live_object is None else stamp(bare))
     return changed

@@ -100,13 +100,15 @@ class KubeApi:
         self.request_timeout = request_timeout
         self.requests = 0
 
-    def _call(self, method, path, body=None, label_selector=None, content_type=None):
+    def _call(self, method, path, body=None, label_selector=None, content_type=None, field_manager=None):
         self.requests += 1
         params = {"serializer": _json, "_request_timeout": self.request_timeout}
         if label_selector:
             params["label_selector"] = label_selector
         if content_type:
             params["content_type"] = content_type
+        if field_manager:
+            params["field_manager"] = field_manager
         try:
             return self.client.request(method, path, body=body, **params)
         except (DynamicApiError, ApiException, TransportError, OSError, ValueError) as exc:

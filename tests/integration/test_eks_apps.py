@@ -206,25 +206,120 @@ def test_an_empty_service_list_touches_nothing(apps, kube_client, namespace, kub
     assert namespace in names and missing not in names
 
 
-def test_the_service_is_created_once_and_never_re_pointed(apps, kube_client, namespace):
+SELECTOR_MANAGER = "loyalty-platform-bluegreen"  # the blue/green switch's field manager
+ROLE_MANAGER = "loyalty-platform-eks-apps"
+
+
+def repoint(kube_client, namespace, service, color, field_manager=SELECTOR_MANAGER):
+    """What the blue/green switch does: a merge patch of the Service's color, as its field manager."""
+    kube_client.resources.get(api_version="v1", kind="Service").patch(
+        name=service, namespace=namespace, body={"spec": {"selector": {"color": color}}},
+        content_type="application/merge-patch+json", field_manager=field_manager)
+
+
+def color_owners(service):
+    """The field managers that own the Service's spec.selector (one atomic field), and those that own its ports."""
+    owners = {"color": set(), "ports": set()}
+    for entry in service.to_dict()["metadata"].get("managedFields") or []:
+        fields = (entry.get("fieldsV1") or {}).get("f:spec") or {}
+        if "f:selector" in fields:
+            owners["color"].add(entry["manager"])
+        if "f:ports" in fields:
+            owners["ports"].add(entry["manager"])
+    return owners
+
+
+def selectors(kube_client, namespace):
+    services = kube_client.resources.get(api_version="v1", kind="Service").get(namespace=namespace).items
+    return {item.metadata.name: dict(item.spec.selector) for item in services}
+
+
+def test_the_service_follows_the_template_and_keeps_the_color_the_switch_chose(apps, kube_client, namespace):
+    """The role applies each Service by server-side apply without its color; the color is the switch's by field ownership."""
     assert_ok(apps())
-    services = kube_client.resources.get(api_version="v1", kind="Service")
-    # What the blue/green switch does: point user-service at green.
-    services.patch(name="user-service", namespace=namespace, body={"spec": {"selector": {"app": "user-service", "color": "green"}}},
-                   content_type="application/merge-patch+json")
-    assert_ok(apps(eks_apps_color="green"))
-    assert_ok(apps(eks_apps_color="blue"))
-    assert dict(services.get(name="user-service", namespace=namespace).spec.selector) == {"app": "user-service", "color": "green"}
-    assert dict(services.get(name="point-service", namespace=namespace).spec.selector) == {"app": "point-service", "color": "blue"}
+    repoint(kube_client, namespace, "user-service", "green")  # switched
+    repoint(kube_client, namespace, "point-service", "green", field_manager="kubectl-edit")  # put right by hand
+    # rewards-service and admin-service were never switched: the role's create is the only owner of their color.
+    result = apps(eks_apps_color="green", eks_apps_service_port=8081)
+    assert_ok(result)
+    assert result.changed() > 0
+    assert selectors(kube_client, namespace) == {
+        "user-service": {"app": "user-service", "color": "green"},
+        "point-service": {"app": "point-service", "color": "green"},
+        "rewards-service": {"app": "rewards-service", "color": "blue"},
+        "admin-service": {"app": "admin-service", "color": "blue"},
+    }
+    for service in SERVICES:
+        live = get(kube_client, "v1", "Service", namespace, service)
+        assert [port.port for port in live.spec.ports] == [8081], service
+        owners = color_owners(live)
+        assert ROLE_MANAGER not in owners["color"] and owners["color"], (service, owners)
+        assert owners["ports"] == {ROLE_MANAGER}, (service, owners)
+        if service != "point-service":
+            assert owners["color"] == {SELECTOR_MANAGER}, (service, owners)
+    again = apps(eks_apps_color="green", eks_apps_service_port=8081)
+    assert_ok(again)
+    assert again.changed() == 0
+    # Neither color's run re-points anything.
+    assert_ok(apps(eks_apps_color="blue", eks_apps_service_port=8081))
+    assert selectors(kube_client, namespace)["user-service"] == {"app": "user-service", "color": "green"}
     deployments = {key[1] for key in listing(kube_client, namespace) if key[0] == "Deployment"}
     assert deployments == {service + "-" + color for service in SERVICES for color in ("blue", "green")}
 
 
-def repoint(kube_client, namespace, service, color):
-    """What the blue/green switch does: point the Service at `color`."""
-    kube_client.resources.get(api_version="v1", kind="Service").patch(
-        name=service, namespace=namespace, body={"spec": {"selector": {"app": service, "color": color}}},
-        content_type="application/merge-patch+json")
+def test_check_mode_leaves_the_services_and_their_owners_alone(apps, kube_client, namespace, kube_sandbox):
+    assert_ok(apps())
+    before = {service: get(kube_client, "v1", "Service", namespace, service).to_dict() for service in SERVICES}
+    stats = kube_sandbox.stats()
+    result = apps(check=True, eks_apps_service_port=8081)
+    after = kube_sandbox.stats()
+    assert_ok(result)
+    assert result.changed() > 0
+    # The selector claim and the apply of each Service were sent, both as server-side dry runs.
+    assert after["dry_run"] - stats["dry_run"] >= 2 * len(SERVICES)
+    assert after["writes"] - stats["writes"] <= after["dry_run"] - stats["dry_run"]
+    assert {service: get(kube_client, "v1", "Service", namespace, service).to_dict() for service in SERVICES} == before
+
+
+def test_a_service_an_earlier_release_applied_with_its_color_keeps_it(apps, kube_client, namespace):
+    """Earlier releases applied each Service with its color as the role's own field manager (the only owner of it):
+    the first apply without the color must not drop it."""
+    assert_ok(apps(eks_apps_services=[]))
+    services = kube_client.resources.get(api_version="v1", kind="Service")
+    for service, color in [("user-service", "green"), ("point-service", "blue")]:
+        body = {"apiVersion": "v1", "kind": "Service",
+                "metadata": {"name": service, "namespace": namespace,
+                             "labels": {"app": service, "app.kubernetes.io/managed-by": "loyalty.platform.eks_apps"}},
+                "spec": {"type": "ClusterIP", "selector": {"app": service, "color": color},
+                         "ports": [{"name": "http", "port": 8080, "targetPort": "http", "protocol": "TCP"}]}}
+        services.server_side_apply(body=body, name=service, namespace=namespace, field_manager=ROLE_MANAGER, force_conflicts=True)
+        assert color_owners(services.get(name=service, namespace=namespace))["color"] == {ROLE_MANAGER}
+    assert_ok(apps(eks_apps_color="blue"))
+    assert selectors(kube_client, namespace) == {
+        "user-service": {"app": "user-service", "color": "green"},
+        "point-service": {"app": "point-service", "color": "blue"},
+        "rewards-service": {"app": "rewards-service", "color": "blue"},
+        "admin-service": {"app": "admin-service", "color": "blue"},
+    }
+    for service in ("user-service", "point-service"):
+        live = services.get(name=service, namespace=namespace)
+        assert "loyalty.platform/applied-sha256" in dict(live.metadata.annotations), service
+        assert color_owners(live)["color"] == {SELECTOR_MANAGER}, service
+
+
+def test_a_service_someone_else_made_is_left_alone(apps, kube_client, namespace):
+    assert_ok(apps(eks_apps_services=[]))
+    services = kube_client.resources.get(api_version="v1", kind="Service")
+    services.create(namespace=namespace, body={
+        "apiVersion": "v1", "kind": "Service", "metadata": {"name": "admin-service", "namespace": namespace},
+        "spec": {"selector": {"app": "admin-service", "tier": "legacy"}, "ports": [{"port": 9000, "targetPort": 9000}]}})
+    before = services.get(name="admin-service", namespace=namespace).to_dict()
+    # It selects no color, so the group has no color to follow: the run names one.
+    assert_ok(apps(eks_apps_color="blue"))
+    assert_ok(apps(eks_apps_color="blue", eks_apps_service_port=8081))
+    after = services.get(name="admin-service", namespace=namespace).to_dict()
+    assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+    assert selectors(kube_client, namespace)["user-service"] == {"app": "user-service", "color": "blue"}
 
 
 def image_of(kube_client, namespace, deployment):

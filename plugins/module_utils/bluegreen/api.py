@@ -10,6 +10,7 @@ requests the switch and its info module make, one each.
 
 from __future__ import annotations
 
+from ansible_collections.loyalty.platform.plugins.module_utils.conventions import SELECTOR_FIELD_MANAGER
 from ansible_collections.loyalty.platform.plugins.module_utils.kube_api import MERGE_PATCH, ApiError, KubeApi
 
 __all__ = ["ApiError", "BlueGreenApi"]
@@ -44,7 +45,9 @@ class BlueGreenApi(KubeApi):
 
     # Writes.
     def patch_service(self, namespace, name, patch):
-        return self._call("PATCH", "/api/v1/namespaces/%s/services/%s" % (namespace, name), body=patch, content_type=MERGE_PATCH)
+        """A merge patch as the switch's field manager, which so owns the color each Service selects."""
+        return self._call("PATCH", "/api/v1/namespaces/%s/services/%s" % (namespace, name), body=patch, content_type=MERGE_PATCH,
+                          field_manager=SELECTOR_FIELD_MANAGER)
 
     def create_lease(self, namespace, body):
         return self._call("POST", "/apis/coordination.k8s.io/v1/namespaces/%s/leases" % namespace, body=body)

@@ -171,11 +171,11 @@ def render(name, context):
     return ENV.get_template(name).render(context)
 
 
-def render_all(environment, live_services=(), **overrides):
+def render_all(environment, foreign_services=(), **overrides):
     """What render.yml produces: resolved services, namespace, objects, Secrets, removals."""
     context = variables(environment, **overrides)
     context["_eks_apps_resolved"] = yaml.safe_load(render("services.yml.j2", context)) or []
-    context["_eks_apps_live_service_names"] = list(live_services)
+    context["_eks_apps_foreign_service_names"] = list(foreign_services)
     # observe.yml: an explicit eks_apps_color, else the live group's color, else the default
     context["_eks_apps_color"] = context["eks_apps_color"] or context["_eks_apps_default_color"]
     # secrets.yml: the Secrets from the vault, and each service's hash of them, all the Deployments get
@@ -314,6 +314,7 @@ def test_color_names_labels_and_selectors():
     assert deployment["metadata"]["labels"]["color"] == "green"
     assert deployment["spec"]["selector"]["matchLabels"] == {"app": "admin-service", "color": "green"}
     assert deployment["spec"]["template"]["metadata"]["labels"]["color"] == "green"
+    # Sent when the Service is created only (compare.yml): the switch owns it afterwards.
     assert find(objects, "Service", "admin-service")["spec"]["selector"] == {"app": "admin-service", "color": "green"}
     assert find(objects, "HorizontalPodAutoscaler", "admin-service-green")["spec"]["scaleTargetRef"]["name"] == "admin-service-green"
     assert find(objects, "PodDisruptionBudget", "admin-service-green")["spec"]["selector"]["matchLabels"] == {
@@ -338,8 +339,8 @@ def test_services_listen_on_the_guide_s_8080(environment):
     assert ports and all(port == [{"name": "http", "port": 8080, "targetPort": "http", "protocol": "TCP"}] for port in ports), ports
 
 
-def test_existing_service_is_never_rendered_again():
-    objects = render_all("local", live_services=["user-service", "unrelated"])["objects"]
+def test_a_service_someone_else_made_is_never_rendered():
+    objects = render_all("local", foreign_services=["user-service", "unrelated"])["objects"]
     services = [obj["metadata"]["name"] for obj in objects if obj["kind"] == "Service"]
     assert services == ["point-service", "rewards-service", "admin-service"]
 

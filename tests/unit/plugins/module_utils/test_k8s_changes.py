@@ -177,6 +177,58 @@ def test_the_filter_plugin_wraps_errors():
         changed_objects([DEPLOYMENT], [])
 
 
+SERVICE = {
+    "apiVersion": "v1",
+    "kind": "Service",
+    "metadata": {"name": "user-service", "namespace": "demo", "labels": {"app": "user-service"}},
+    "spec": {"selector": {"app": "user-service", "color": "blue"}, "ports": [{"name": "http", "port": 8080, "targetPort": "http"}]},
+}
+SELECTOR_ON_CREATE = {"v1/Service": ["spec.selector"]}
+
+
+def without_selector(service):
+    bare = copy.deepcopy(service)
+    del bare["spec"]["selector"]
+    return bare
+
+
+def test_create_only_fields_are_sent_to_a_created_object_outside_its_hash():
+    created = changed_objects([SERVICE, DEPLOYMENT], {}, SELECTOR_ON_CREATE)
+    assert created[0]["spec"] == SERVICE["spec"]
+    # The hash is the selector-less manifest's, so what the create wrote satisfies the next run whatever it selects now.
+    assert created[0]["metadata"]["annotations"][APPLIED_HASH_ANNOTATION] == applied_hash(without_selector(SERVICE))
+    assert created[1] == stamp(DEPLOYMENT)  # another type keeps everything
+    assert SERVICE["spec"]["selector"] == {"app": "user-service", "color": "blue"}  # the input is left as it is
+    live = applied(without_selector(SERVICE))
+    live["spec"]["selector"] = {"app": "user-service", "color": "green"}  # switched since
+    assert changed_objects([SERVICE], live_index(live, type_key="v1/Service"), SELECTOR_ON_CREATE) == []
+
+
+def test_create_only_fields_never_reach_an_existing_object():
+    live = applied(without_selector(SERVICE))
+    live["metadata"]["annotations"][APPLIED_HASH_ANNOTATION] = "an-older-template"
+    live["spec"]["selector"] = {"app": "user-service", "color": "green"}
+    [update] = changed_objects([SERVICE], live_index(live, type_key="v1/Service"), SELECTOR_ON_CREATE)
+    assert update == stamp(without_selector(SERVICE))
+    assert "selector" not in update["spec"]
+
+
+def test_a_create_only_path_the_manifest_lacks_changes_nothing():
+    paths = {"v1/Service": ["spec.clusterIP", "status.loadBalancer.ingress", "metadata.labels.app"]}
+    [created] = changed_objects([SERVICE], {}, paths)
+    assert created["metadata"]["labels"] == SERVICE["metadata"]["labels"]
+    bare = copy.deepcopy(SERVICE)
+    del bare["metadata"]["labels"]["app"]
+    assert created["metadata"]["annotations"][APPLIED_HASH_ANNOTATION] == applied_hash(bare)
+    assert created["spec"] == SERVICE["spec"] and "status" not in created
+
+
+@pytest.mark.parametrize("create_only", [[], {"v1/Service": "spec.selector"}, {"v1/Service": ["spec..selector"]}, {"v1/Service": [""]}])
+def test_create_only_must_map_types_to_field_paths(create_only):
+    with pytest.raises(K8sChangesError, match="create_only"):
+        changed_objects([SERVICE], {}, create_only)
+
+
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.floats(-2, 2, allow_nan=False), st.text("ab1", max_size=2))
 KEYS = st.text("abc", min_size=1, max_size=2)
 VALUES = st.recursive(
