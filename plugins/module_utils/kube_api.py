@@ -12,6 +12,8 @@ are reached the same way, with the same kubeconfig, so the controller needs no n
 
 from __future__ import annotations
 
+import threading
+
 from urllib.parse import quote, urlencode
 
 try:
@@ -99,9 +101,14 @@ class KubeApi:
         self.client = client
         self.request_timeout = request_timeout
         self.requests = 0
+        self._counting = threading.Lock()  # independent reads may run in threads at once
+
+    def _count(self):
+        with self._counting:
+            self.requests += 1
 
     def _call(self, method, path, body=None, label_selector=None, content_type=None, field_manager=None):
-        self.requests += 1
+        self._count()
         params = {"serializer": _json, "_request_timeout": self.request_timeout}
         if label_selector:
             params["label_selector"] = label_selector
@@ -127,7 +134,7 @@ class KubeApi:
         The status and body are the proxied server's (or the API server's own when it could not reach it);
         ApiError is raised only when no HTTP answer came at all.
         """
-        self.requests += 1
+        self._count()
         try:
             # serialize=False: the raw answer, so a 2xx other than 200 keeps its status.
             response = self.client.request("GET", path, serialize=False, _request_timeout=self.request_timeout)

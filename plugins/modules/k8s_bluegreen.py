@@ -103,6 +103,17 @@ options:
       - V(0) checks once.
     type: int
     default: 60
+  patch_concurrency:
+    description:
+      - How many Service patches may be in flight at once. With V(1) the Services are patched one after the other, and
+        after a refused patch none of the later ones is sent.
+      - A higher value shortens the time during which the group selects both colors (a group of 40 Services moves in
+        about as many round trips as this divides it into). The annotation-only patches of a repair still all end before
+        the first selector patch is sent. After a refused patch no further one is sent; those already in flight are
+        awaited and, like every patch that landed, reverted.
+      - Between V(1) and V(32).
+    type: int
+    default: 1
   require_replica_parity:
     description:
       - Refuse to switch a Service whose target Deployment has fewer ready replicas than the Deployment of its active color.
@@ -400,6 +411,7 @@ def argument_spec():
         state=dict(type="str", default="switched", choices=["switched", "rolled_back"]),
         deployment_name=dict(type="str", default=DEPLOYMENT_NAME),
         wait_timeout=dict(type="int", default=60),
+        patch_concurrency=dict(type="int", default=1),
         require_replica_parity=dict(type="bool", default=True),
         verify_endpoints=dict(type="bool", default=True),
         lease_ttl=dict(type="int", default=300),

@@ -438,6 +438,20 @@ def test_third_patch_fails_with_500(group, switch, kube_sandbox):
                         "Reverted user-service, point-service;")
 
 
+def test_concurrent_patches_a_refusal_reverts_them_all_then_the_group_switches(group, switch, kube_sandbox):
+    """patch_concurrency: the four patches in flight together. A 500 on point-service (the patches slowed so that the
+    others are in flight when it comes) puts every Service back; once the fault is gone the same switch goes through."""
+    kube_sandbox.fault(type="latency", namespace=group.namespace, resource="services", verb="patch", ms=300)
+    kube_sandbox.fault(type="fail_writes", namespace=group.namespace, resource="services", name="point-service", count=1, status=500)
+    result, task = switch(target_color="green", patch_concurrency=4)
+    failed_and_reverted(group, result, task, "patching Service point-service failed", "HTTP 500", "every Service is back on its previous color")
+    kube_sandbox.clear_faults()
+    result, task = switch(target_color="green", patch_concurrency=4)
+    assert result.rc == 0, task.get("msg")
+    group.assert_settled("green")
+    assert {name: group.audit(name)["active-color"] for name in GROUP} == dict.fromkeys(GROUP, "green")
+
+
 def test_conflict_from_a_concurrent_edit(group, switch, kube_sandbox):
     kube_sandbox.fault(type="fail_writes", namespace=group.namespace, resource="services", name="point-service", count=1, status=409)
     result, task = switch(target_color="green")

@@ -10,12 +10,14 @@ Service that moves, the record alone for one that already selects the target
 (a repair). All or nothing: a failure puts back the selectors and the records.
 
 Request budget of a switch of a group of N Services (the figure DOCUMENTATION
-states): reads before any write: list Services, get Lease, list Deployments,
-list Pods of the target color (4); writes: create Lease, one patch per Service
-of the group (moved or re-recorded), one Event, delete Lease (N + 3);
-verification: list Services, list EndpointSlices, list Pods (3 per round, one
-round when the slices have converged). That is N + 10 requests; a no-op is 1
-request. Gate queries are not counted here (DOCUMENTATION says what they cost).
+states): reads before any write: list Services, then get Lease, list
+Deployments and list Pods of the target color at once (4); writes: create
+Lease, one patch per Service of the group (moved or re-recorded), in order, one
+Event, delete Lease (N + 3); verification: list Services, list Pods and list
+EndpointSlices at once, then one EndpointSlice list per further round until
+they have converged (3 when the first reading shows them converged). That is
+N + 10 requests; a no-op is 1 request. Gate queries are not counted here
+(DOCUMENTATION says what they cost).
 """
 
 from __future__ import annotations
@@ -23,8 +25,11 @@ from __future__ import annotations
 import os
 import re
 import socket
+import threading
 import time
 import uuid
+
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen import plan
 from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.api import ApiError
@@ -40,6 +45,11 @@ from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.lock im
 )
 
 REVERT_ATTEMPTS = 4
+# Independent reads (the Lease, the Deployments and the Pods before the switch; the Services, Pods and EndpointSlices
+# after it) go out at once, each on its own connection: they do not depend on one another's answers.
+PARALLEL_READS = 3
+# The most Service patches option patch_concurrency may have in flight at once.
+MAX_PATCH_CONCURRENCY = 32
 # Seconds between EndpointSlice polls after a switch: short first, then every half second.
 VERIFY_INTERVALS = (0.02, 0.05, 0.1, 0.2, 0.5)
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
@@ -72,6 +82,9 @@ def validate_params(params):
         problems.append("deployment_name %r must contain {color}, or both colors would name the same Deployment" % params.get("deployment_name"))
     if params.get("wait_timeout", 0) < 0:
         problems.append("wait_timeout must be 0 or more")
+    concurrency = params.get("patch_concurrency")
+    if concurrency is not None and not 1 <= concurrency <= MAX_PATCH_CONCURRENCY:
+        problems.append("patch_concurrency must be between 1 and %d (got %s)" % (MAX_PATCH_CONCURRENCY, params.get("patch_concurrency")))
     if params.get("lease_ttl", 1) <= params.get("wait_timeout", 0):
         problems.append(
             "lease_ttl (%s) must be longer than wait_timeout (%s) so the lock outlives the verification"
@@ -231,19 +244,30 @@ class Switch:
             return self._result(False, "Nothing to do: %s." % noop, views, views, target, previous=_recorded_previous(views))
 
         changes = plan.services_to_switch(views, target, params["repair"], self.label)
-        observed_lease = self.api.get_lease(self.namespace, LEASE_NAME)
+        observed_lease, deployments, pods = self._together(
+            lambda: self.api.get_lease(self.namespace, LEASE_NAME),
+            lambda: self.api.list_deployments(self.namespace),
+            lambda: self.api.list_pods(self.namespace, label_selector="%s=%s" % (self.label, target)),
+        )
         acquire_decision(observed_lease, params["lease_holder"], self.namespace, self.clock())
-        self._check_target(changes, target)
+        self._check_target(changes, target, plan.index_by_name(deployments), pods)
         gate_results = self._evaluate_gates(views, changes, target)
         if self.check_mode:
             return self._preview(views, changes, target, gate_results)
         return self._switch_locked(observed_lease, views, changes, target, gate_results)
 
-    def _check_target(self, changes, target):
+    def _together(self, *calls):
+        """Run independent reads at once; their answers in call order. The first error (in call order) is raised once
+        every call has ended, so nothing is left running behind a failure."""
+        if len(calls) < 2:
+            return [call() for call in calls]
+        with ThreadPoolExecutor(max_workers=min(PARALLEL_READS, len(calls))) as pool:
+            futures = [pool.submit(call) for call in calls]
+        return [future.result() for future in futures]
+
+    def _check_target(self, changes, target, deployments, pods):
         """The target Deployments and Pods of every Service that moves must be able to take its traffic."""
-        deployments = plan.index_by_name(self.api.list_deployments(self.namespace))
         problems = plan.check_deployments(changes, target, deployments, self.params["deployment_name"], self.params["require_replica_parity"])
-        pods = self.api.list_pods(self.namespace, label_selector="%s=%s" % (self.label, target))
         problems.extend(plan.endpoint_problems(changes, target, self.label, pods))
         plan.raise_problems(problems, "The %s color cannot take the traffic of %s" % (target, _names(changes)))
 
@@ -313,17 +337,55 @@ class Switch:
             return "unexpected error during the switch: %r" % exc
 
     def _patch_all(self, attempt):
-        """One preconditioned patch per Service, stopping at the first the API refuses; ``attempt.outcomes`` follows along."""
-        for index, view in enumerate(attempt.patched):
-            patch = plan.switch_patch(view, attempt.target, self.label, attempt.record)
-            # Until the API answers, the write may have landed: anything raised in between leaves it to be re-read and reverted.
-            attempt.outcomes[index] = (view["name"], plan.AMBIGUOUS)
+        """One preconditioned patch per Service: the annotation-only ones, then the selector ones, each batch
+        ``patch_concurrency`` at a time. After the first refusal no further patch is sent; the ones already in flight
+        are awaited, and their answers decide their revert. ``attempt.outcomes`` follows along."""
+        first_moving = len(attempt.record_only)  # plan.patch_order puts the annotation-only patches first
+        for batch in (range(0, first_moving), range(first_moving, len(attempt.patched))):
+            failure = self._patch_batch(attempt, batch)
+            if failure is not None:
+                return failure
+        return None
+
+    def _patch_batch(self, attempt, indexes):
+        concurrency = self.params.get("patch_concurrency") or 1
+        if concurrency <= 1 or len(indexes) <= 1:
+            for index in indexes:
+                failure = self._patch_one(attempt, index)
+                if failure is not None:
+                    return failure
+            return None
+        refused = threading.Event()
+
+        def send(index):
+            if refused.is_set():
+                return None  # never sent: the Service stays untouched
             try:
-                attempt.returned[view["name"]] = self.api.patch_service(self.namespace, view["name"], patch)
-                attempt.outcomes[index] = (view["name"], plan.APPLIED)
-            except ApiError as exc:
-                attempt.outcomes[index] = (view["name"], plan.classify_patch_error(exc.status))
-                return _patch_failure(view["name"], exc)
+                failure = self._patch_one(attempt, index)
+            except BaseException:
+                refused.set()
+                raise
+            if failure is not None:
+                refused.set()
+            return failure
+
+        with ThreadPoolExecutor(max_workers=min(concurrency, len(indexes))) as pool:
+            futures = [pool.submit(send, index) for index in indexes]
+        # Every patch has ended here; an unexpected error is raised for _write_and_verify to revert.
+        failures = [future.result() for future in futures]
+        return next((failure for failure in failures if failure is not None), None)
+
+    def _patch_one(self, attempt, index):
+        view = attempt.patched[index]
+        patch = plan.switch_patch(view, attempt.target, self.label, attempt.record)
+        # Until the API answers, the write may have landed: anything raised in between leaves it to be re-read and reverted.
+        attempt.outcomes[index] = (view["name"], plan.AMBIGUOUS)
+        try:
+            attempt.returned[view["name"]] = self.api.patch_service(self.namespace, view["name"], patch)
+            attempt.outcomes[index] = (view["name"], plan.APPLIED)
+        except ApiError as exc:
+            attempt.outcomes[index] = (view["name"], plan.classify_patch_error(exc.status))
+            return _patch_failure(view["name"], exc)
         return None
 
     def _succeeded(self, attempt, gate_results):
@@ -355,22 +417,28 @@ class Switch:
 
     def _verify(self, patched, changes, target, switch_id):
         """Re-read the Services once: every patched one must select the target and carry our switch-id. Then, with
-        verify_endpoints, the EndpointSlices of the Services that moved must follow (``_await_endpoints``)."""
-        services_by_name = plan.index_by_name(self.api.list_services(self.namespace))
+        verify_endpoints, the EndpointSlices of the Services that moved must follow (``_await_endpoints``). The
+        Services, the target Pods and a first reading of the EndpointSlices are read at once."""
+        deadline = self.monotonic() + self.params["wait_timeout"]
+        reads = [lambda: self.api.list_services(self.namespace)]
+        if self.params["verify_endpoints"]:
+            reads.append(lambda: self.api.list_pods(self.namespace, label_selector="%s=%s" % (self.label, target)))
+            reads.append(lambda: self.api.list_endpointslices(self.namespace, label_selector=plan.SLICE_SERVICE_LABEL))
+        answers = self._together(*reads)
+        services_by_name = plan.index_by_name(answers[0])
         problems = plan.verify_selectors(patched, target, self.label, switch_id, services_by_name)
         if problems or not self.params["verify_endpoints"]:
             return problems
-        return self._await_endpoints(changes, target, services_by_name)
+        return self._await_endpoints(changes, target, services_by_name, answers[1], answers[2], deadline)
 
-    def _await_endpoints(self, changes, target, services_by_name):
-        """Read the target pods once, then poll the EndpointSlices until they converge or wait_timeout passes. The
+    def _await_endpoints(self, changes, target, services_by_name, pods, slices, deadline):
+        """Check the EndpointSlices, and read them again until they converge or wait_timeout passes. The
         endpoint controller follows a selector within milliseconds to a second, so the polls start short and back
         off (VERIFY_INTERVALS), one request each."""
-        deadline = self.monotonic() + self.params["wait_timeout"]
-        pods = self.api.list_pods(self.namespace, label_selector="%s=%s" % (self.label, target))
         attempt = 0
         while True:
-            slices = self.api.list_endpointslices(self.namespace, label_selector=plan.SLICE_SERVICE_LABEL)
+            if attempt:
+                slices = self.api.list_endpointslices(self.namespace, label_selector=plan.SLICE_SERVICE_LABEL)
             problems = plan.verify_endpoints(changes, target, self.label, services_by_name, slices, pods)
             remaining = deadline - self.monotonic()
             if not problems or remaining <= 0:

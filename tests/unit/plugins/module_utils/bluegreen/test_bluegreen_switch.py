@@ -2,6 +2,8 @@
 
 import datetime
 import itertools
+import threading
+import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -589,3 +591,99 @@ def test_any_failure_sequence_ends_on_one_color(size, forward, revert_failures, 
     else:
         assert set(kube.colors(names).values()) == {"green"} and result["active_color"] == "green"
     assert LEASE_NAME not in kube.leases
+
+
+class TestConcurrentPatches:
+    """patch_concurrency > 1: the same all-or-nothing outcome, with the patches of a batch in flight together."""
+
+    NAMES = ["svc-%02d" % index for index in range(12)]
+
+    @pytest.fixture
+    def big(self):
+        fake = FakeKube()
+        fake.group(self.NAMES)
+        return fake
+
+    def test_the_whole_group_moves_in_the_same_request_budget(self, big):
+        result = switch(big, services=self.NAMES, patch_concurrency=8)
+        assert_one_color(big, "green", names=self.NAMES)
+        assert_one_record(big, "green", previous="blue", switch_id="switch-1", names=self.NAMES)
+        assert big.requests == len(self.NAMES) + 10 == result["api_requests"]
+        assert sorted(name for verb, name in big.writes if verb == "patch_service") == self.NAMES
+
+    def test_patches_really_overlap(self, big):
+        in_flight, most = [0], [0]
+        lock = threading.Lock()
+        original = big.patch_service
+
+        def slow_patch(namespace, name, patch):
+            with lock:
+                in_flight[0] += 1
+                most[0] = max(most[0], in_flight[0])
+            time.sleep(0.02)
+            try:
+                return original(namespace, name, patch)
+            finally:
+                with lock:
+                    in_flight[0] -= 1
+
+        big.patch_service = slow_patch
+        switch(big, services=self.NAMES, patch_concurrency=4)
+        assert most[0] == 4
+        assert_one_color(big, "green", names=self.NAMES)
+
+    @pytest.mark.parametrize("status,landed", [(500, False), (500, True), (409, False)])
+    def test_a_refused_patch_stops_the_rest_and_everything_that_landed_goes_back(self, big, status, landed):
+        big.fail("patch_service", "svc-03", status, apply=landed)
+        forward = []
+        original = big.patch_service
+
+        def slow_patch(namespace, name, patch):
+            if ((patch.get("spec") or {}).get("selector") or {}).get("color") == "green":
+                forward.append(name)
+            time.sleep(0.01)  # each patch takes a while, as over a network
+            return original(namespace, name, patch)
+
+        big.patch_service = slow_patch
+        with pytest.raises(BlueGreenError, match="patching Service svc-03 failed") as err:
+            switch(big, services=self.NAMES, patch_concurrency=4)
+        assert_one_color(big, "blue", names=self.NAMES)
+        assert err.value.details["split"] is False
+        for name in self.NAMES:
+            assert plan.ANNOTATION_SWITCH_ID not in big.services[name]["metadata"].get("annotations", {}), name
+        # Only the patches in flight when svc-03 was refused were sent besides it: the tail of the group never was.
+        assert "svc-03" in forward and len(forward) < len(self.NAMES), forward
+        assert "svc-11" not in forward, forward
+
+    def test_an_unexpected_error_in_one_patch_reverts_the_others(self, big):
+        original = big.patch_service
+
+        def breaks_once(namespace, name, patch):
+            if name == "svc-05" and patch.get("spec"):
+                raise RuntimeError("connection pool exploded")
+            return original(namespace, name, patch)
+
+        big.patch_service = breaks_once
+        with pytest.raises(BlueGreenError, match="unexpected error during the switch"):
+            switch(big, services=self.NAMES, patch_concurrency=8)
+        assert_one_color(big, "blue", names=self.NAMES)
+
+    def test_record_only_patches_end_before_any_selector_moves(self, big):
+        for name in self.NAMES[:5]:
+            big.edit_service(name, {"spec": {"selector": {"color": "green"}}})
+        order = []
+        original = big.patch_service
+
+        def recording(namespace, name, patch):
+            order.append("selector" if patch.get("spec") else "record")
+            return original(namespace, name, patch)
+
+        big.patch_service = recording
+        switch(big, services=self.NAMES, repair=True, patch_concurrency=8)
+        assert order == ["record"] * 5 + ["selector"] * 7
+        assert_one_color(big, "green", names=self.NAMES)
+
+    @pytest.mark.parametrize("value", [0, 33])
+    def test_out_of_range(self, value):
+        with pytest.raises(BlueGreenError, match="patch_concurrency must be between 1 and 32"):
+            validate_params(params(patch_concurrency=value))
