@@ -41,7 +41,7 @@ options:
   create_only:
     description:
       - Fields sent only when the object is created, as a mapping of C(<apiVersion>/<Kind>) to a list of dotted field paths
-        (for example C({'v1/Service': ['spec.selector']})).
+        (for example C(v1/Service) to C([spec.selector])).
       - For a field another field manager owns once the object exists. The fields are left out of the hash, the comparison
         and what is returned for an existing object; a manifest whose object does not exist yet is returned with them.
         eks_apps creates each Service selecting the run's color this way; the blue/green switch owns the selector afterwards.
