@@ -42,13 +42,13 @@ def sandbox():
     return read_sandbox_env()
 
 
-RBAC_FILES = [os.path.join(REPO_ROOT, "roles", role, "files", "rbac.yml") for role in ("eks_apps", "bluegreen_deploy")]
+RBAC_FILES = [os.path.join(REPO_ROOT, "roles", role, "files", "rbac.yml") for role in ("eks_apps", "bluegreen_deploy", "monitoring")]
 DEPLOYER_NAMESPACE = "loyalty-platform-ci"
 DEPLOYER = "loyalty-deployer"
 # The sandbox's Prometheus as an in-cluster Service (SANDBOX_PROMETHEUS_SERVICE in .sandbox/env).
 PROMETHEUS_NAMESPACE = "monitoring"
 # Bound in every test namespace (RoleBinding); loyalty-platform:namespaces is bound cluster-wide.
-NAMESPACED_ROLES = ("loyalty-platform:eks-apps", "loyalty-platform:bluegreen")
+NAMESPACED_ROLES = ("loyalty-platform:eks-apps", "loyalty-platform:bluegreen", "loyalty-platform:monitoring")
 
 
 def _apply(kube_client, body):

@@ -726,3 +726,13 @@ def test_the_schema_check_s_secrets_need_no_vault_variable():
         del context[name]
     shapes = list(yaml.safe_load_all(render("secrets.yml.j2", dict(context, _eks_apps_secret_placeholders_only=True))))
     assert len(shapes) == 4 and {value for shape in shapes for value in decoded(shape).values()} >= {"placeholder"}
+
+
+def test_application_yml_turns_on_the_request_histogram_the_latency_alert_reads():
+    """loyalty.platform.monitoring's HighLatency reads http_server_requests_seconds_bucket: Spring Boot exposes the
+    buckets only with the percentiles histogram of http.server.requests switched on."""
+    configmap = find(render_all("production")["objects"], "ConfigMap", "point-service-blue-config")
+    application = yaml.safe_load(configmap["data"]["application.yml"])
+    metrics = application["management"]["metrics"]
+    assert metrics["distribution"]["percentiles-histogram"]["http.server.requests"] is True
+    assert metrics["export"]["prometheus"]["enabled"] is True
