@@ -63,17 +63,23 @@ def promtool():
     return path
 
 
-def _render(directory, extra_vars=None):
-    """Render rules.yml.j2 into directory/rules.yml through the role, as its tasks do; return its path."""
+def _render(directory, extra_vars=None, dashboards=False):
+    """Render rules.yml.j2 into directory/rules.yml through the role, as its tasks do; return its path.
+    With dashboards, the dashboards the role builds are also written, to directory/dashboards.json."""
     rules = os.path.join(str(directory), "rules.yml")
+    tasks = [
+        {"ansible.builtin.include_role": {"name": "loyalty.platform.monitoring", "tasks_from": "render.yml", "public": True}},
+        {"ansible.builtin.template": {"src": RULES_TEMPLATE, "dest": rules, "mode": "0644"}},
+    ]
+    if dashboards:
+        extra_vars = dict(extra_vars or {}, monitoring_dashboards_enabled=True)
+        tasks.append({"ansible.builtin.copy": {"content": "{{ _monitoring_dashboards | to_json }}",
+                                               "dest": os.path.join(str(directory), "dashboards.json"), "mode": "0644"}})
     play = [{
         "hosts": "localhost",
         "gather_facts": False,
         "vars": dict(RENDER_VARS, ansible_python_interpreter="{{ ansible_playbook_python }}", **(extra_vars or {})),
-        "tasks": [
-            {"ansible.builtin.include_role": {"name": "loyalty.platform.monitoring", "tasks_from": "render.yml", "public": True}},
-            {"ansible.builtin.template": {"src": RULES_TEMPLATE, "dest": rules, "mode": "0644"}},
-        ],
+        "tasks": tasks,
     }]
     playbook = os.path.join(str(directory), "render.yml")
     with open(playbook, "w", encoding="utf-8") as handle:
@@ -253,3 +259,31 @@ def test_promtool_fails_a_wrong_expectation(promtool, rendered):
     code, output = _run(promtool, rendered, "test", "rules", "wrong_expectation.yml")
     assert code != 0, "promtool accepted a wrong expectation:\n%s" % output
     assert "ServiceDown" in output and "FAILED" in output, output
+
+
+# Grafana's variables, replaced by values of the right kind so that promtool can parse the dashboards' queries.
+GRAFANA_VARIABLES = {"$__rate_interval": "1m", "$namespace": NAMESPACE, "$service": ".*", "$color": ".*"}
+
+
+def test_every_dashboard_expression_parses(promtool, tmp_path):
+    """The dashboards' queries, each as a recording rule of a scratch rules file, pass promtool check rules; the
+    alert panels carry exactly the alerts' own expressions."""
+    _render(tmp_path, dashboards=True)
+    dashboards = _load(tmp_path / "dashboards.json")
+    rules = _load(tmp_path / "rules.yml")
+    queries = []
+    for dashboard in dashboards:
+        for panel in dashboard["panels"]:
+            queries += [target["expr"] for target in panel.get("targets", [])]
+    assert len(queries) >= 3 + len([r for g in rules["groups"] for r in g["rules"] if "alert" in r])
+    parsed = []
+    for expr in queries:
+        for name, value in GRAFANA_VARIABLES.items():
+            expr = expr.replace(name, value)
+        assert "$" not in expr.replace("$1", ""), expr
+        parsed.append({"record": "dashboard:query:%d" % len(parsed), "expr": expr})
+    _write(tmp_path, "queries.yml", {"groups": [{"name": "dashboards", "rules": parsed}]})
+    code, output = _run(promtool, tmp_path, "check", "rules", "queries.yml")
+    assert code == 0, output
+    alert_exprs = {r["expr"].strip() for g in rules["groups"] for r in g["rules"] if "alert" in r}
+    assert alert_exprs <= {query.strip() for query in queries}
