@@ -40,11 +40,13 @@ $(VENV)/.installed: requirements.txt
 venv: $(VENV)/.installed .collections/ansible_collections/loyalty/platform
 
 # System packages from bindep.txt (PostgreSQL 15, Prometheus, Alertmanager, Pushgateway, iproute2); installs only what is
-# missing. Then the sandbox's Kubernetes control plane, built once per machine from the Go modules pinned in
-# sandbox/k8s/*/go.mod into ~/.cache/loyalty-platform (LOYALTY_PLATFORM_CACHE moves it).
+# missing. Then the sandbox's Kubernetes control plane and its Prometheus 3 with promtool, built once per machine from
+# the Go modules pinned in sandbox/k8s/*/go.mod and sandbox/prometheus/go.mod into ~/.cache/loyalty-platform
+# (LOYALTY_PLATFORM_CACHE moves it).
 bootstrap:
 	@tools/bootstrap-system.sh
 	@tools/build-k8s.sh > /dev/null
+	@tools/build-prometheus.sh > /dev/null
 
 sandbox-up: venv bootstrap
 	$(BIN)/python sandbox/ctl.py up
