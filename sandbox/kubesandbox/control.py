@@ -53,7 +53,25 @@ class Control:
         return self._call("POST", "stats/reset")
 
     def configure(self, **settings):
+        """Change run-time settings (ready_delay, traffic_rps; see kubesandbox.faults); returns them all."""
         return self._call("POST", "config", settings)
+
+    def settings(self):
+        """The run-time settings now."""
+        return self._call("GET", "config")
+
+    def pod_http(self, namespace, name, status, scope="all"):
+        """Pods of ``name`` answer HTTP with ``status``: on every path (scope "all"), or on the application's paths
+        only while /actuator/* (metrics, health) answer as before (scope "requests")."""
+        return self.fault(type="pod_http", namespace=namespace, name=name, status=status, scope=scope)
+
+    def pod_down(self, namespace, name):
+        """Connections to the pods of ``name`` are closed without an answer (a scrape of them fails)."""
+        return self.fault(type="pod_down", namespace=namespace, name=name)
+
+    def traffic(self, rps):
+        """Every Running pod records ``rps`` synthetic requests a second (0 stops them); returns the settings."""
+        return self.configure(traffic_rps=rps)
 
     def set_hpa(self, namespace, name, replicas):
         """Act as the autoscaler deciding on ``replicas`` for the HPA ``name``."""

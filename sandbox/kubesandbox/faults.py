@@ -8,17 +8,29 @@ fault specs the suites have always used:
                                     the next writes to that object through the proxy fail
   latency       ms, [resource], [namespace], [verb]
                                     requests through the proxy wait first
-  pod_http      namespace, name, status
-                                    HTTP requests to those pods answer with that status
+  pod_http      namespace, name, status, [scope=all|requests]
+                                    HTTP requests to those pods answer with that status: every path (all),
+                                    or the application's only (requests), /actuator/* answering as before
+  pod_down      namespace, name     connections to those pods' IPs are closed without an answer
+
+Run-time settings (the config endpoint, Control.configure):
+
+  ready_delay   seconds (0.3)       how long a running pod waits before it turns Ready
+  traffic_rps   requests/s (0)      synthetic GETs of /api/v1/ping each Running pod records in its
+                                    http_server_requests_seconds_* series, with the status its pod_http
+                                    faults dictate (200 otherwise)
+
+Faults naming a pod take the pod's name, its ReplicaSet's or its Deployment's (workload_names).
 """
 
 import json
 import threading
 
-FAULT_TYPES = ("never_ready", "fail_writes", "latency", "pod_http")
+FAULT_TYPES = ("never_ready", "fail_writes", "latency", "pod_http", "pod_down")
+POD_HTTP_SCOPES = ("all", "requests")
 WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
 BASE_VERBS = ("get", "list", "create", "patch", "update", "delete")
-NEEDED = {"never_ready": ("namespace", "name"), "pod_http": ("namespace", "name", "status"),
+NEEDED = {"never_ready": ("namespace", "name"), "pod_http": ("namespace", "name", "status"), "pod_down": ("namespace", "name"),
           "fail_writes": ("namespace", "resource", "name"), "latency": ("ms",)}
 
 
@@ -51,7 +63,7 @@ class Faults:
         self._lock = threading.Lock()
         self._faults = []
         self._next_id = 1
-        self.config = {"ready_delay": float(ready_delay)}
+        self.config = {"ready_delay": float(ready_delay), "traffic_rps": 0.0}
         self.listeners = []
 
     def _changed(self):
@@ -73,12 +85,17 @@ class Faults:
                 fault["status"] = int(fault.get("status", 500))
             if kind == "pod_http":
                 fault["status"] = int(fault["status"])
+                fault["scope"] = fault.get("scope") or "all"
             if kind == "latency":
                 fault["ms"] = float(fault["ms"])
         except (TypeError, ValueError) as exc:
             raise FaultError("invalid %s fault: %s" % (kind, exc)) from exc
         if kind == "fail_writes" and fault["status"] not in (409, 500):
             raise FaultError("fail_writes status must be 409 or 500")
+        if kind == "pod_http" and fault["scope"] not in POD_HTTP_SCOPES:
+            raise FaultError("pod_http scope must be one of %s" % ", ".join(POD_HTTP_SCOPES))
+        if kind == "pod_http" and not 100 <= fault["status"] <= 599:
+            raise FaultError("pod_http status must be an HTTP status (100-599)")
         with self._lock:
             fault["id"] = "fault-%d" % self._next_id
             self._next_id += 1
@@ -107,13 +124,20 @@ class Faults:
             return [dict(f) for f in self._faults]
 
     def configure(self, settings):
-        """Change run-time settings (ready_delay, seconds); returns them all."""
+        """Change run-time settings (ready_delay, seconds; traffic_rps, requests per second per pod); returns them all."""
+        unknown = sorted(set(settings) - set(self.config))
+        if unknown:
+            raise FaultError("unknown setting %s; the settings are %s" % (", ".join(unknown), ", ".join(sorted(self.config))))
+        values = {}
+        for name, value in settings.items():
+            try:
+                values[name] = float(value)
+            except (TypeError, ValueError) as exc:
+                raise FaultError("%s must be a number, not %r" % (name, value)) from exc
+            if values[name] < 0 or values[name] != values[name]:
+                raise FaultError("%s must be 0 or more" % name)
         with self._lock:
-            if "ready_delay" in settings:
-                delay = float(settings["ready_delay"])
-                if delay < 0:
-                    raise FaultError("ready_delay must be 0 or more seconds")
-                self.config["ready_delay"] = delay
+            self.config.update(values)
             config = dict(self.config)
         self._changed()
         return config
@@ -121,6 +145,10 @@ class Faults:
     def ready_delay(self):
         with self._lock:
             return self.config["ready_delay"]
+
+    def traffic_rps(self):
+        with self._lock:
+            return self.config["traffic_rps"]
 
     def latency_ms(self, plural, namespace, verb):
         """Total delay for an API request (latency faults, optionally filtered by resource/namespace/verb)."""
@@ -168,13 +196,21 @@ class Faults:
         with self._lock:
             return any(f["type"] == "never_ready" and f["namespace"] == namespace and f["name"] in names for f in self._faults)
 
-    def pod_http(self, namespace, names):
-        """HTTP status forced for requests to a pod, or None."""
+    def pod_http(self, namespace, names, actuator=False):
+        """HTTP status forced for a request to a pod, or None; ``actuator``: the request is for /actuator/*,
+        which a fault of scope "requests" leaves alone (so the pod is still scraped and probed)."""
         with self._lock:
             for fault in self._faults:
                 if fault["type"] == "pod_http" and fault["namespace"] == namespace and fault["name"] in names:
+                    if actuator and fault["scope"] == "requests":
+                        continue
                     return fault["status"]
         return None
+
+    def pod_down(self, namespace, names):
+        """True when a pod_down fault targets any of ``names`` in namespace: its connections get no answer."""
+        with self._lock:
+            return any(f["type"] == "pod_down" and f["namespace"] == namespace and f["name"] in names for f in self._faults)
 
 
 class Stats:

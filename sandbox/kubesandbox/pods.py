@@ -20,6 +20,8 @@ from .faults import workload_names
 LOG = logging.getLogger("kubesandbox.pods")
 READY_LABEL = "sandbox.loyalty.platform/ready"
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# The application path synthetic traffic (the traffic_rps setting) requests; a real GET of it answers 200 too.
+TRAFFIC_URI = "/api/v1/ping"
 
 
 def _is_true_condition(pod, kind):
@@ -247,15 +249,22 @@ class Metrics:
         self.lock = threading.Lock()
         self.series = {}
 
-    def observe(self, uid, method, uri, status, seconds):
+    def observe(self, uid, method, uri, status, seconds, count=1):
+        """Record ``count`` requests that each took ``seconds``."""
         key = (uid, method, uri, str(status))
         with self.lock:
             entry = self.series.setdefault(key, {"count": 0, "sum": 0.0, "buckets": [0] * len(self.BUCKETS)})
-            entry["count"] += 1
-            entry["sum"] += seconds
+            entry["count"] += count
+            entry["sum"] += seconds * count
             for index, bound in enumerate(self.BUCKETS):
                 if seconds <= bound:
-                    entry["buckets"][index] += 1
+                    entry["buckets"][index] += count
+
+    def forget(self, uid):
+        """Drop a deleted pod's series (its uid never comes back)."""
+        with self.lock:
+            for key in [k for k in self.series if k[0] == uid]:
+                del self.series[key]
 
     def render(self, uid, app, uptime):
         lines = [
@@ -287,6 +296,71 @@ class Metrics:
         return ("\n".join(lines) + "\n").encode()
 
 
+def _application(pod):
+    """The Micrometer `application` tag: the pod's app label, as spring.application.name is set from it."""
+    return (pod["metadata"].get("labels") or {}).get("app") or pod["metadata"]["name"]
+
+
+def _is_actuator(local_path):
+    """Whether a path (inside the context path) is Spring Boot's actuator, which a pod_http fault of scope
+    "requests" leaves answering."""
+    return local_path is not None and (local_path == "/actuator" or local_path.startswith("/actuator/"))
+
+
+class Traffic:
+    """Synthetic requests: each Running pod records ``traffic_rps`` GETs of TRAFFIC_URI a second in its request
+    series, with the status its pod_http faults dictate, so request rates and error ratios move without a client."""
+
+    TICK = 0.5
+    SECONDS = 0.012  # each synthetic request's duration, inside the histogram's 0.025 bucket
+
+    def __init__(self, watcher, faults, metrics):
+        self.watcher = watcher
+        self.faults = faults
+        self.metrics = metrics
+        # Requests owed to each pod but not yet recorded (fractions of one, carried to the next tick).
+        self.owed = {}
+
+    def tick(self, elapsed):
+        """Record ``elapsed`` seconds of traffic; returns the number of requests recorded."""
+        rps = self.faults.traffic_rps()
+        if rps <= 0:
+            self.owed.clear()
+            return 0
+        recorded = 0
+        live = set()
+        for pod in self.watcher.snapshot():
+            metadata = pod.get("metadata") or {}
+            if (pod.get("status") or {}).get("phase") != "Running" or metadata.get("deletionTimestamp"):
+                continue
+            names = workload_names(pod)
+            namespace = metadata.get("namespace", "")
+            if self.faults.pod_down(namespace, names):
+                continue
+            uid = metadata["uid"]
+            live.add(uid)
+            owed = self.owed.get(uid, 0.0) + rps * elapsed
+            count = int(owed)
+            self.owed[uid] = owed - count
+            if count:
+                status = self.faults.pod_http(namespace, names) or 200
+                self.metrics.observe(uid, "GET", TRAFFIC_URI, status, self.SECONDS, count)
+                recorded += count
+        for uid in set(self.owed) - live:
+            del self.owed[uid]
+        return recorded
+
+    def run(self, stop):
+        last = time.monotonic()
+        while not stop.wait(self.TICK):
+            now = time.monotonic()
+            try:
+                self.tick(now - last)
+            except Exception as exc:  # pylint: disable=broad-except
+                LOG.warning("synthetic traffic skipped a tick: %s", exc)
+            last = now
+
+
 class PodHandler(BaseHTTPRequestHandler):
     """One connection to a pod IP; which pod it is comes from the address it was accepted on."""
 
@@ -303,7 +377,8 @@ class PodHandler(BaseHTTPRequestHandler):
         standin = self.server.standin
         local_ip, local_port = self.connection.getsockname()[:2]
         pod = standin.watcher.get_by_ip(local_ip)
-        if pod is None:
+        # pod_down is checked at each request too: a keep-alive connection (a scraper's) outlives the fault's start.
+        if pod is None or standin.faults.pod_down(pod["metadata"].get("namespace", ""), workload_names(pod)):
             self.close_connection = True
             return
         port, context_path = standin.config.of(pod)
@@ -314,16 +389,20 @@ class PodHandler(BaseHTTPRequestHandler):
         path = urllib.parse.urlsplit(self.path).path
         namespace = pod["metadata"].get("namespace", "")
         ready = _is_true_condition(pod, "Ready")
-        app = ((pod["metadata"].get("labels") or {}).get("app") or pod["metadata"]["name"])
-        forced = standin.faults.pod_http(namespace, workload_names(pod))
+        app = _application(pod)
         content_type = "application/vnd.spring-boot.actuator.v3+json"
         uri = path
-        if not path.startswith(context_path + "/") and path != context_path:
+        inside = path.startswith(context_path + "/") or path == context_path
+        local = (path[len(context_path):] or "/") if inside else None
+        forced = standin.faults.pod_http(namespace, workload_names(pod), actuator=_is_actuator(local))
+        if not inside:
             status, body, uri = 404, {"timestamp": time.time(), "status": 404, "error": "Not Found", "path": path}, "/**"
             content_type = "application/json"
         else:
-            local = uri = path[len(context_path):] or "/"
-            if local == "/actuator/health/liveness":
+            uri = local
+            if local == TRAFFIC_URI:
+                status, body, content_type = 200, {"status": "ok"}, "application/json"
+            elif local == "/actuator/health/liveness":
                 status, body = 200, {"status": "UP"}
             elif local in ("/actuator/health/readiness", "/actuator/health"):
                 status, body = (200, {"status": "UP"}) if ready else (503, {"status": "OUT_OF_SERVICE"})
@@ -373,6 +452,10 @@ class _PodServer:
 
     def _handle(self, conn, address):
         try:
+            pod = self.standin.watcher.get_by_ip(conn.getsockname()[0])
+            if pod is not None and self.standin.faults.pod_down(pod["metadata"].get("namespace", ""), workload_names(pod)):
+                # A pod_down fault: the connection is accepted (the address is the namespace's) and closed unanswered.
+                return
             PodHandler(conn, address, self)
         except (OSError, ValueError):
             pass
@@ -392,6 +475,13 @@ class StandIn:
         self.faults = faults
         self.config = AppConfig(client)
         self.metrics = Metrics()
+        self.traffic = Traffic(watcher, faults, self.metrics)
+        watcher.listeners.append(self._on_event)
+
+    def _on_event(self, kind, pod):
+        if kind == "DELETED":
+            self.metrics.forget(pod["metadata"]["uid"])
 
     def threads(self, stop):
-        return [threading.Thread(target=server.serve, args=(stop,), daemon=True) for server in self.servers]
+        return [threading.Thread(target=server.serve, args=(stop,), daemon=True) for server in self.servers] + [
+            threading.Thread(target=self.traffic.run, args=(stop,), daemon=True)]
