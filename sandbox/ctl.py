@@ -231,6 +231,10 @@ class Service:
     def extra_env(self):
         return {}
 
+    def stale(self):
+        """Why a running copy must be restarted by `up` (a string), or None to keep it."""
+        return None
+
     def stop(self):
         pid = self.pid()
         if pid is None:
@@ -386,8 +390,13 @@ class AwsFront(Service):
         return http_ok("http://%s:%s/_sandbox/stats" % (HOST, self.port))
 
 
+# The first line of every config ctl.py writes. A config without it was written by someone else (the monitoring
+# role, a test) and is never overwritten: neither at a start nor by refresh().
+CONFIG_MARKER = "# Written by sandbox/ctl.py"
+
+
 class PrometheusComponent(Service):
-    """A Prometheus-project server from Debian with a private config, data dir and /-/ready probe."""
+    """A Prometheus-project server with a private config, data dir and /-/ready probe."""
 
     config_name = ""
 
@@ -399,26 +408,45 @@ class PrometheusComponent(Service):
     def config_text(self):
         raise SandboxError("%s has no config" % self.name)
 
+    def owns_config(self):
+        """True when the config file is missing or is still ctl.py's own (its first line is CONFIG_MARKER)."""
+        try:
+            with open(self.config, encoding="utf-8") as handle:
+                return handle.readline().startswith(CONFIG_MARKER)
+        except FileNotFoundError:
+            return True
+
+    def write_config(self):
+        """Write ctl.py's config unless another writer's is there; True when the file changed."""
+        text = self.config_text()
+        if not self.owns_config():
+            return False
+        try:
+            with open(self.config, encoding="utf-8") as handle:
+                if handle.read() == text:
+                    return False
+        except FileNotFoundError:
+            pass
+        # Replaced in one step, so a reload (ours or another writer's) never reads half a file.
+        partial = self.config + ".ctl-partial"
+        with open(partial, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(partial, self.config)
+        return True
+
     def prepare(self):
-        # Rewritten at every start, so a moved port reaches the config too.
+        # Rewritten at every start (a moved port reaches the config too), unless another writer owns it.
         os.makedirs(os.path.join(self.base, "data"), exist_ok=True)
-        with open(self.config, "w", encoding="utf-8") as handle:
-            handle.write(self.config_text())
+        self.write_config()
 
     def ready(self):
         return http_ok("http://%s:%s/-/ready" % (HOST, self.port))
 
     def refresh(self):
-        """A copy already running with an older config (a scrape job added since) loads the new one; True if it did."""
-        text = self.config_text()
-        try:
-            with open(self.config, encoding="utf-8") as handle:
-                if handle.read() == text:
-                    return False
-        except OSError:
-            pass
-        with open(self.config, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        """A copy already running with an older config of ctl.py's (a scrape job added since) loads the new one; True if
+        it did. A config someone else wrote is left as it is, and so is what the server has loaded."""
+        if not self.write_config():
+            return False
         request = urllib.request.Request("http://%s:%s/-/reload" % (HOST, self.port), data=b"", method="POST")
         try:
             with urllib.request.urlopen(request, timeout=30):  # nosec - 127.0.0.1 only
@@ -429,25 +457,45 @@ class PrometheusComponent(Service):
 
 
 class Prometheus(PrometheusComponent):
-    """Debian's Prometheus (no kubernetes_sd_configs in this build: scrape configs use static targets)."""
+    """Prometheus 3, built from its Go module by tools/build-prometheus.sh (Debian's is 2.x); the lifecycle API lets
+    a writer of the config reload it (/-/reload), the admin API lets a test delete series."""
 
     name = "prometheus"
     config_name = "prometheus.yml"
 
+    def __init__(self, creds):
+        super().__init__(creds)
+        self.rules = os.path.join(self.base, "rules")
+
     def config_text(self):
-        rules = os.path.join(self.base, "rules")
-        os.makedirs(rules, exist_ok=True)
-        return PROMETHEUS_CONFIG % {"host": HOST, "alertmanager": port_of("alertmanager"), "self": self.port, "rules": rules,
+        return PROMETHEUS_CONFIG % {"host": HOST, "alertmanager": port_of("alertmanager"), "self": self.port, "rules": self.rules,
                                     "pushgateway": port_of("pushgateway")}
 
+    def prepare(self):
+        os.makedirs(self.rules, exist_ok=True)
+        super().prepare()
+
+    def binary(self):
+        return os.path.join(prometheus_bin(), "prometheus")
+
     def command(self):
-        return ["prometheus", "--config.file=" + self.config, "--storage.tsdb.path=" + os.path.join(self.base, "data"),
+        return [self.binary(), "--config.file=" + self.config, "--storage.tsdb.path=" + os.path.join(self.base, "data"),
                 "--web.listen-address=%s:%d" % (HOST, self.port), "--web.enable-lifecycle", "--web.enable-admin-api",
                 "--storage.tsdb.retention.time=1d"]
 
+    def stale(self):
+        # A copy started before the pinned version changed (or Debian's 2.x, before the sandbox built its own).
+        try:
+            running = os.path.realpath("/proc/%d/exe" % self.pid())
+        except (OSError, TypeError):
+            return None
+        wanted = os.path.realpath(self.binary())
+        return None if running == wanted else "it ran %s, not %s" % (running, wanted)
+
 
 class Alertmanager(PrometheusComponent):
-    """Debian's Alertmanager; clustering off so it opens no other port."""
+    """Debian's Alertmanager 0.25 (amtool check-config, webhook receivers and inhibition are all the platform uses);
+    clustering off so it opens no other port."""
 
     name = "alertmanager"
     config_name = "alertmanager.yml"
@@ -503,6 +551,15 @@ def pod_network():
 # The sandbox's Prometheus as the cluster sees it: the Service monitoring/prometheus-server:9090 in front of a kwok
 # Pod; whatever reaches a pod address on that port the kubesandbox relays to the host's Prometheus (kubesandbox/forward.py).
 PROMETHEUS_SERVICE = {"namespace": "monitoring", "name": "prometheus-server", "port": 9090}
+
+
+def prometheus_bin():
+    """Directory of the cached Prometheus 3 and promtool (built by `make bootstrap`)."""
+    proc = subprocess.run([os.path.join(REPO_ROOT, "tools", "build-prometheus.sh"), "--print"], capture_output=True, text=True,
+                          check=False)
+    if proc.returncode != 0:
+        raise SandboxError(proc.stderr.strip() or "Prometheus 3 is not built: run make bootstrap")
+    return proc.stdout.strip()
 
 
 def k8s_bin():
@@ -886,6 +943,7 @@ alerting:
         - targets: ['%(host)s:%(alertmanager)d']
 rule_files:
   - '%(rules)s/*.yml'
+  - '%(rules)s/*.yaml'
 scrape_configs:
   - job_name: prometheus
     static_configs:
@@ -907,9 +965,58 @@ receivers:
 
 SERVICES = [PostgreSQL, Moto, AwsFront, Prometheus, Alertmanager, Pushgateway, PodNetwork] + list(CONTROL_PLANE)
 
+# Prometheus's own identity for kubernetes_sd_configs: a client certificate of the sandbox CA, bound by RBAC to read
+# what service discovery watches, cluster-wide. Its kubeconfig names kube-apiserver itself, not the fault proxy: the
+# proxy's request statistics are global, and discovery's lists and watches must not show up in them.
+PROMETHEUS_SD_USER = "loyalty-sandbox:prometheus"
+PROMETHEUS_SD_ROLE = "loyalty-sandbox:prometheus-discovery"
+
+
+def prometheus_sd_objects():
+    """The ClusterRole and ClusterRoleBinding of PROMETHEUS_SD_USER."""
+    labels = {"app.kubernetes.io/managed-by": "loyalty-sandbox"}
+    verbs = ["get", "list", "watch"]
+    return {"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": PROMETHEUS_SD_ROLE, "labels": labels},
+         "rules": [{"apiGroups": [""], "resources": ["pods", "services", "endpoints", "namespaces"], "verbs": verbs},
+                   {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": verbs}]},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+         "metadata": {"name": PROMETHEUS_SD_ROLE, "labels": labels},
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": PROMETHEUS_SD_ROLE},
+         "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": PROMETHEUS_SD_USER}]},
+    ]}
+
+
+def prometheus_kubeconfig_path():
+    return os.path.join(K8S_DIR, "prometheus-sd.kubeconfig")
+
+
+def grant_prometheus_discovery(creds):
+    """Prometheus's client certificate, its kubeconfig and its RBAC (idempotent; every `up`, so a running sandbox
+    started before this existed gets them too)."""
+    from kubesandbox import pki  # pylint: disable=import-outside-toplevel
+    cert, key = pki.make_leaf(PKI_DIR, "prometheus-sd", pki.make_ca(PKI_DIR), PROMETHEUS_SD_USER, server=False, client=True)
+    write_private(prometheus_kubeconfig_path(), json.dumps({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "sandbox", "cluster": {
+            "server": "https://%s:%d" % (HOST, port_of("kube-apiserver")),
+            "certificate-authority": os.path.join(PKI_DIR, "ca.crt")}}],
+        "users": [{"name": "prometheus", "user": {"client-certificate": cert, "client-key": key}}],
+        "contexts": [{"name": "sandbox", "context": {"cluster": "sandbox", "user": "prometheus"}}],
+        "current-context": "sandbox",
+    }, indent=2) + "\n")
+    admin = write_component_kubeconfig("admin", creds["k8s_token"])
+    proc = subprocess.run([os.path.join(k8s_bin(), "kubectl"), "--kubeconfig", admin, "apply", "--server-side",
+                           "--field-manager", "loyalty-sandbox", "-f", "-"],
+                          input=json.dumps(prometheus_sd_objects()), capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SandboxError("kubectl apply of Prometheus's discovery RBAC failed: %s" % proc.stderr.strip()[-2000:])
+
 
 def env_values(creds):
     kubeconfig = os.path.join(STATE_DIR, "kubeconfig")
+    prometheus = Prometheus(creds)
     return {
         "LOYALTY_SANDBOX_DIR": STATE_DIR,
         "PGHOST": HOST,
@@ -926,6 +1033,15 @@ def env_values(creds):
         "AWS_DEFAULT_REGION": "us-west-2",
         "AWS_REGION": "us-west-2",
         "PROMETHEUS_URL": "http://%s:%d" % (HOST, port_of("prometheus")),
+        # The sandbox's Prometheus 3 loads these (the monitoring role may replace them, then POST /-/reload);
+        # promtool is the one built with it, amtool Debian's, of the same Alertmanager that runs.
+        "SANDBOX_PROMETHEUS_CONFIG": prometheus.config,
+        "SANDBOX_PROMETHEUS_RULES_DIR": prometheus.rules,
+        "SANDBOX_ALERTMANAGER_CONFIG": Alertmanager(creds).config,
+        "SANDBOX_PROMTOOL": os.path.join(prometheus_bin(), "promtool"),
+        "SANDBOX_AMTOOL": shutil.which("amtool") or "/usr/bin/amtool",
+        # For kubernetes_sd_configs' kubeconfig_file: its own identity, straight to kube-apiserver (not the fault proxy).
+        "SANDBOX_PROMETHEUS_KUBECONFIG": prometheus_kubeconfig_path(),
         # The same Prometheus as the cluster's Service, reached through the API server's services proxy.
         "SANDBOX_PROMETHEUS_SERVICE": "%(namespace)s/%(name)s:%(port)d" % PROMETHEUS_SERVICE,
         "ALERTMANAGER_URL": "http://%s:%d" % (HOST, port_of("alertmanager")),
@@ -986,7 +1102,9 @@ def up():
     creds = load_secrets()
     pod_network()  # a bad SANDBOX_POD_CIDR stops everything before anything starts
     services = [cls(creds) for cls in SERVICES]
-    to_start = [svc for svc in services if not svc.running()]
+    restart = {svc.name: svc.stale() for svc in services if svc.running()}
+    restart = {name: why for name, why in restart.items() if why}
+    to_start = [svc for svc in services if not svc.running() or svc.name in restart]
     # Check every port before starting anything, so a conflict leaves nothing half-started.
     seen = {}
     for svc in services:
@@ -995,7 +1113,7 @@ def up():
                 raise SandboxError("%s and %s both use port %d: move one with %s=<port>" % (
                     seen[port], name, port, PORTS[name][0]))
             seen[port] = name
-    taken = [(svc, name, port) for svc in to_start for name, port in svc.ports() if port_in_use(port)]
+    taken = [(svc, name, port) for svc in to_start if svc.name not in restart for name, port in svc.ports() if port_in_use(port)]
     if taken:
         raise SandboxError("\n".join(
             "port %d on %s, needed by %s, is already in use: free it or move %s with %s=<port>" % (
@@ -1006,14 +1124,19 @@ def up():
         raise SandboxError("\n".join(
             "%s already runs on port %s, not on %d as %s asks: run `make sandbox-down` first to move it" % (
                 svc.name, svc.recorded_port() or "unknown", svc.port, PORTS[svc.name][0]) for svc in moved))
+    # The binaries must be built before anything starts.
+    prometheus_bin()
     if any(isinstance(svc, tuple(CONTROL_PLANE) + (PodNetwork,)) for svc in to_start):
-        k8s_bin()  # the binaries must be built before anything starts
+        k8s_bin()
         PodNetwork(creds).preflight()
     started = []
     timings = {}
     try:
         for svc in to_start:
             began = time.monotonic()
+            if svc.name in restart:
+                svc.stop()
+                print("restarting %-21s (%s)" % (svc.name, restart[svc.name]))
             svc.start()
             svc.record_port()
             started.append(svc)
@@ -1026,6 +1149,7 @@ def up():
             control_plane = sum(timings.get(cls.name, 0) for cls in CONTROL_PLANE) + timings["bootstrap"]
             print("Kubernetes control plane ready: API server %.1f s after its start, the whole control plane "
                   "(etcd to kwok, nodes and CRDs) in %.1f s" % (timings.get("kube-apiserver", 0), control_plane))
+        grant_prometheus_discovery(creds)
         write_env(creds)
         write_local_vault(creds)
     except BaseException:
@@ -1034,8 +1158,10 @@ def up():
         raise
     for svc in services:
         if svc not in to_start:
-            reloaded = isinstance(svc, PrometheusComponent) and svc.config_name and svc.refresh()
-            print("running %-24s on %s (already up%s)" % (svc.name, describe(svc), ", config reloaded" if reloaded else ""))
+            note = ""
+            if isinstance(svc, PrometheusComponent) and svc.config_name:
+                note = ", config reloaded" if svc.refresh() else "" if svc.owns_config() else ", config of another writer kept"
+            print("running %-24s on %s (already up%s)" % (svc.name, describe(svc), note))
     print("sandbox ready: source %s" % os.path.join(STATE_DIR, "env"))
 
 

@@ -120,7 +120,9 @@ def test_up_twice_runs_one_copy_and_down_stops_all(private_sandbox):
     with open(os.path.join(env["SANDBOX_DIR"], "env"), encoding="utf-8") as handle:
         exported = handle.read()
     for name in ("K8S_AUTH_KUBECONFIG", "AWS_ENDPOINT_URL", "PGPASSWORD", "PROMETHEUS_URL", "ALERTMANAGER_URL", "SANDBOX_K8S_TOKEN", "SANDBOX_K8S_CA",
-                 "SANDBOX_AWS_FRONT_URL", "SANDBOX_MOTO_URL", "PUSHGATEWAY_URL"):
+                 "SANDBOX_AWS_FRONT_URL", "SANDBOX_MOTO_URL", "PUSHGATEWAY_URL", "SANDBOX_PROMTOOL", "SANDBOX_AMTOOL",
+                 "SANDBOX_PROMETHEUS_CONFIG", "SANDBOX_PROMETHEUS_RULES_DIR", "SANDBOX_ALERTMANAGER_CONFIG",
+                 "SANDBOX_PROMETHEUS_KUBECONFIG"):
         assert "export %s=" % name in exported
     # AWS clients reach moto through the front; moto itself stays reachable for its /moto-api.
     front = "http://127.0.0.1:%s" % env["SANDBOX_AWS_PORT"]
