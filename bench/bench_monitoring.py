@@ -113,8 +113,8 @@ def run(ctx):
     run_playbook(ctx, OURS)
     ours, baseline = [], []
     for index in range(ROUNDS):
-        baseline.append(_apply(ctx, BASELINE, 0.05 + 0.001 * (2 * index + 1)))
-        ours.append(_apply(ctx, OURS, 0.05 + 0.001 * (2 * index + 2)))
+        baseline.append(_apply(ctx, BASELINE, round(0.05 + 0.001 * (2 * index + 1), 3)))
+        ours.append(_apply(ctx, OURS, round(0.05 + 0.001 * (2 * index + 2), 3)))
     run_playbook(ctx, OURS)  # back to the defaults
 
     server = HTTPServer(("127.0.0.1", 0), _Receiver)

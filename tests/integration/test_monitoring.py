@@ -16,6 +16,7 @@ import uuid
 import pytest
 import requests
 
+from backuplib import wait_for
 from localhttp import Handler, serving
 
 PLAYBOOK = "playbooks/monitoring.yml"
@@ -242,17 +243,6 @@ def test_kubernetes_target_refuses_a_missing_namespace(monitoring):
 # ---- end to end ----------------------------------------------------------------------------------
 
 
-def wait_for(what, probe, timeout, interval=2.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail("timed out after %d s waiting for %s" % (timeout, what))
-        time.sleep(interval)
-
-
 def notifications(alertname, status, **labels):
     with Webhook.lock:
         received = list(Webhook.received)
@@ -284,10 +274,10 @@ def test_alerts_fire_end_to_end_and_resolve(sandbox, run_playbook, monitoring, k
             result = prometheus(sandbox, "query", query='up{job="loyalty-pods",namespace="%s"} == 1' % namespace)["result"]
             return result if len({sample["metric"]["service"] for sample in result}) == 4 else None
 
-        up = wait_for("the four services' pods to be scraped", scraped, 90)
+        up = wait_for("the four services' pods to be scraped", scraped, 90, interval=1.0)
         assert {sample["metric"]["color"] for sample in up} == {"blue"}
         endpoints = wait_for("the Services' endpoints to show their color", lambda: prometheus(
-            sandbox, "query", query='count by (service, color) (up{job="loyalty-service-endpoints",namespace="%s"})' % namespace)["result"], 90)
+            sandbox, "query", query='count by (service, color) (up{job="loyalty-service-endpoints",namespace="%s"})' % namespace)["result"], 90, interval=1.0)
         assert {sample["metric"]["color"] for sample in endpoints} == {"blue"}
 
         pod = [sample["metric"]["pod"] for sample in up if sample["metric"]["service"] == "user-service"][0]

@@ -54,12 +54,8 @@ def exported_names(path):
         return []
 
 
-@pytest.fixture
-def private_sandbox(request):
-    # Not pytest's tmp_path: its parents are private to root, and PostgreSQL runs as its own account.
-    # A test marked `private_folder` gets a 0700 folder instead, like root's home.
-    base = tempfile.mkdtemp(prefix="loyalty-sandbox-test-")
-    os.chmod(base, 0o700 if request.node.get_closest_marker("private_folder") else 0o755)
+def private_env(base, pod_cidr):
+    """The environment of a private sandbox under ``base``: its own state folder, vault, free ports and pod network."""
     env = dict(os.environ)
     # Run with `.sandbox/env` loaded, the shared sandbox's exports (its vault password file, say) must not reach the private one.
     for name in exported_names(os.path.join(REPO_ROOT, ".sandbox", "env")):
@@ -67,7 +63,17 @@ def private_sandbox(request):
     env["SANDBOX_DIR"] = os.path.join(base, "sandbox")
     env["SANDBOX_LOCAL_VAULT"] = os.path.join(base, "vault.yml")
     env.update(dict(zip(VARIABLES, map(str, free_ports(len(VARIABLES))))))
-    env["SANDBOX_POD_CIDR"] = PRIVATE_POD_CIDR
+    env["SANDBOX_POD_CIDR"] = pod_cidr
+    return env
+
+
+@pytest.fixture
+def private_sandbox(request):
+    # Not pytest's tmp_path: its parents are private to root, and PostgreSQL runs as its own account.
+    # A test marked `private_folder` gets a 0700 folder instead, like root's home.
+    base = tempfile.mkdtemp(prefix="loyalty-sandbox-test-")
+    os.chmod(base, 0o700 if request.node.get_closest_marker("private_folder") else 0o755)
+    env = private_env(base, PRIVATE_POD_CIDR)
 
     def ctl(*args):
         return subprocess.run([sys.executable, CTL] + list(args), env=env, capture_output=True, text=True, check=False, timeout=120)

@@ -91,17 +91,11 @@ def read_env(path):
 
 @pytest.fixture(scope="module")
 def sandbox():
-    from test_ctl import VARIABLES, exported_names, free_ports  # pylint: disable=import-outside-toplevel
+    from test_ctl import private_env  # pylint: disable=import-outside-toplevel
 
     base = tempfile.mkdtemp(prefix="loyalty-sandbox-prom-test-")
     os.chmod(base, 0o755)
-    env = dict(os.environ)
-    for name in exported_names(os.path.join(REPO_ROOT, ".sandbox", "env")):
-        env.pop(name, None)
-    env["SANDBOX_DIR"] = os.path.join(base, "sandbox")
-    env["SANDBOX_LOCAL_VAULT"] = os.path.join(base, "vault.yml")
-    env.update(dict(zip(VARIABLES, map(str, free_ports(len(VARIABLES))))))
-    env["SANDBOX_POD_CIDR"] = POD_CIDR
+    env = private_env(base, POD_CIDR)
 
     def ctl(*args):
         return subprocess.run([sys.executable, CTL] + list(args), env=env, capture_output=True, text=True, check=False, timeout=300)
