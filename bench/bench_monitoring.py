@@ -7,7 +7,8 @@
 2. Alert latency. The four services deployed by eks_apps in a fresh namespace, scraped through discovery; the
    pods' HTTP stand-in then answers 5xx to point-service's requests. Measured: from the fault to HighErrorRate's
    notification at a webhook receiver. Lower bound: the rule's `for:` (2m) plus one scrape interval (10s) and one
-   evaluation interval (15s). Ratio: measured / lower bound.
+   evaluation interval (15s). Ratio: measured / lower bound. (The objective is lowered to 50 % there: at 99.9 %
+   the critical burn-rate alert, as fast, inhibits the warning.)
 
 Headline (baseline / ours / ratio): the apply, wall seconds.
 """
@@ -80,7 +81,9 @@ def _alert_latency(ctx, env_hook):
                  ["-e", json.dumps({"eks_apps_namespace": namespace, "eks_apps_replicas": 1, "eks_apps_autoscaling_enabled": False})])
     os.environ["SANDBOX_ALERT_WEBHOOK_URL"] = env_hook
     try:
-        run_playbook(ctx, OURS, ["-e", json.dumps({"monitoring_apps_namespace": namespace})])
+        # At the default 99.9 % objective the critical burn-rate alert of the same service inhibits the
+        # HighErrorRate warning (both wait 2m): the objective is lowered so that the warning is what is sent.
+        run_playbook(ctx, OURS, ["-e", json.dumps({"monitoring_apps_namespace": namespace, "monitoring_slo_availability_objective": 0.5})])
         control.configure(traffic_rps=5)
         query = 'count(up{job="loyalty-pods",namespace="%s"} == 1)' % namespace
         deadline = time.monotonic() + 120
