@@ -131,8 +131,8 @@ def test_a_rule_promtool_rejects_is_never_written(sandbox, monitoring):
     bad = [{"name": "custom", "rules": [{"alert": "Broken", "expr": "sum(rate(http_server_requests_seconds_count[5m]) by", "for": "1m"}]}]
     result = monitoring(monitoring_extra_rule_groups=bad)
     assert result.rc != 0
-    message = result.stdout
-    assert "failed to validate" in message and "parse error" in message, message[-3000:]
+    message = failed_message(result)
+    assert message.startswith("promtool rejects the monitoring config") and "parse error" in message, result.stdout[-3000:]
     assert digests(sandbox) == before
     assert "custom" not in loaded_groups(sandbox) and set(GROUPS) <= set(loaded_groups(sandbox))
 
@@ -142,7 +142,8 @@ def test_a_config_amtool_rejects_is_never_written_and_its_message_is_quoted(sand
     before = digests(sandbox)
     result = monitoring(monitoring_alertmanager_group_by=["alertname", "alertname"])
     assert result.rc != 0
-    assert "amtool rejects the Alertmanager config" in result.stdout and "duplicated label" in result.stdout, result.stdout[-3000:]
+    message = failed_message(result)
+    assert message.startswith("amtool rejects the monitoring config") and "duplicated label" in message, result.stdout[-3000:]
     assert webhook.rsplit("/", 1)[1] not in result.stdout + result.stderr
     assert digests(sandbox) == before
 
@@ -198,7 +199,8 @@ def operator_objects(kube_client, namespace):
 
 
 def test_kubernetes_target_applies_schema_checked_objects_idempotently(monitoring, kube_client, namespace, webhook):
-    extra = {"monitoring_target": "kubernetes", "monitoring_apps_namespace": namespace}
+    extra = {"monitoring_target": "kubernetes", "monitoring_apps_namespace": namespace,
+             "monitoring_pushgateway_service": {"namespace": "monitoring", "selector": {"app": "pushgateway"}, "port": "http"}}
     checked = monitoring(check=True, **extra)
     assert checked.rc == 0 and checked.changed() > 0, checked.stdout[-3000:]
     assert operator_objects(kube_client, namespace) == {}
@@ -211,6 +213,7 @@ def test_kubernetes_target_applies_schema_checked_objects_idempotently(monitorin
     assert [group["name"] for group in rule["spec"]["groups"]] == GROUPS
     error_rate = [r for r in rule["spec"]["groups"][0]["rules"] if r.get("alert") == "HighErrorRate"][0]
     assert 'namespace="%s"' % namespace in error_rate["expr"] and error_rate["for"] == "2m"
+    assert objects[("ServiceMonitor", "loyalty-pushgateway")]["spec"]["endpoints"][0]["honorLabels"] is True
     monitor = objects[("PodMonitor", "loyalty-pods")]
     assert {r["targetLabel"] for r in monitor["spec"]["podMetricsEndpoints"][0]["relabelings"]} >= {"service", "pod", "color", "job"}
     routes = objects[("AlertmanagerConfig", "loyalty-platform")]["spec"]

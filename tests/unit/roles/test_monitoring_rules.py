@@ -26,6 +26,7 @@ RENDER_VARS = {
     "loyalty_environment": "production",
     "monitoring_dashboards_enabled": False,
     "monitoring_apps_namespace": NAMESPACE,
+    "monitoring_backup_alerts": True,
 }
 CHANGED_VARS = {"monitoring_error_rate_threshold": 0.2, "monitoring_slo_availability_objective": 0.99}
 RUNBOOKS = "https://runbooks.loyalty-system.internal/alerts/"
