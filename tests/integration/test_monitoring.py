@@ -215,7 +215,9 @@ def test_kubernetes_target_applies_schema_checked_objects_idempotently(monitorin
     assert 'namespace="%s"' % namespace in error_rate["expr"] and error_rate["for"] == "2m"
     assert objects[("ServiceMonitor", "loyalty-pushgateway")]["spec"]["endpoints"][0]["honorLabels"] is True
     monitor = objects[("PodMonitor", "loyalty-pods")]
-    assert {r["targetLabel"] for r in monitor["spec"]["podMetricsEndpoints"][0]["relabelings"]} >= {"service", "pod", "color", "job"}
+    relabelings = monitor["spec"]["podMetricsEndpoints"][0]["relabelings"]
+    assert {r.get("targetLabel") for r in relabelings} >= {"service", "pod", "color", "job"}
+    assert {"sourceLabels": ["__meta_kubernetes_pod_phase"], "action": "keep", "regex": "Running"} in relabelings
     routes = objects[("AlertmanagerConfig", "loyalty-platform")]["spec"]
     assert [route["receiver"] for route in routes["route"]["routes"]] == ["critical", "warning"]
     dashboards = objects[("ConfigMap", "loyalty-platform-dashboards")]
