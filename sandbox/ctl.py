@@ -111,6 +111,9 @@ def http_ok(url, token=None):
         return False
 
 
+# The services' PostgreSQL user in the sandbox (the local vault's vault_loyalty_db_username).
+APP_DB_USER = "loyalty_app"
+
 SECRET_NAMES = {
     "pg_password": 18, "k8s_token": 24, "vault_password": 24, "app_db_password": 18, "redis_password": 18,
     "jwt_secret": 32, "db_master_password": 18, "k8s_kcm_token": 24, "k8s_scheduler_token": 24, "k8s_kwok_token": 24,
@@ -350,6 +353,20 @@ class PostgreSQL(Service):
         options = "-c listen_addresses=%s -c port=%d -c unix_socket_directories=%s -c max_connections=50 -c fsync=off" % (
             HOST, self.port, self.socket_dir)
         self._run([os.path.join(PG_BIN, "pg_ctl"), "-D", self.data, "-l", self.log, "-w", "-t", "30", "-o", options, "start"])
+        self.ensure_app_role()
+
+    def ensure_app_role(self):
+        """The services' PostgreSQL user (vault_loyalty_db_username of the local vault) exists with the vault's
+        password, as it does on an environment's provisioned database: health checks and the services log in as it."""
+        statement = ("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '%(role)s') THEN "
+                     "CREATE ROLE %(role)s LOGIN; END IF; END $$; ALTER ROLE %(role)s LOGIN PASSWORD '%(password)s';") % {
+                         "role": APP_DB_USER, "password": self.creds["app_db_password"]}
+        env = dict(os.environ, PGPASSWORD=self.creds["pg_password"])
+        proc = subprocess.run([os.path.join(PG_BIN, "psql"), "-h", HOST, "-p", str(self.port), "-U", "postgres", "-d", "postgres",
+                               "-v", "ON_ERROR_STOP=1", "-q", "-f", "-"], input=statement, env=env, text=True,
+                              capture_output=True, check=False, cwd="/")
+        if proc.returncode != 0:
+            raise SandboxError("could not create the PostgreSQL user %s: %s" % (APP_DB_USER, proc.stderr.strip()))
 
     def stop(self):
         if self.pid() is None:
@@ -368,7 +385,9 @@ class Moto(Service):
         return [sys.executable, "-m", "motofix", "-H", HOST, "-p", str(self.port)]
 
     def extra_env(self):
-        return {"PYTHONPATH": os.path.join(REPO_ROOT, "sandbox"), "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
+        return {"PYTHONPATH": os.path.join(REPO_ROOT, "sandbox"), "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
+                # A PostgreSQL DB instance's endpoint is where the sandbox's PostgreSQL answers (motofix.rds).
+                "MOTOFIX_RDS_ENDPOINT_ADDRESS": rds_address()}
 
     def ready(self):
         return http_ok("http://%s:%d/moto-api/data.json" % (HOST, self.port))
@@ -547,6 +566,16 @@ def pod_network():
     last = network.broadcast_address
     return network, "%s/%d" % (network.network_address + 1, network.prefixlen), str(last - 1), str(last - 2)
 
+
+def rds_address():
+    """The address every PostgreSQL DB instance of the sandbox's moto has as its endpoint: a pod-network address whose
+    port RDS_PORT the kubesandbox relays to the sandbox's PostgreSQL, reached from the host through the pod network's
+    route, as an RDS endpoint is reached inside its VPC."""
+    return str(pod_network()[0].broadcast_address - 3)
+
+
+# The port of the sandbox's RDS endpoints (the PostgreSQL default, which aws_infra asks for).
+RDS_PORT = 5432
 
 # The sandbox's Prometheus as the cluster sees it: the Service monitoring/prometheus-server:9090 in front of a kwok
 # Pod; whatever reaches a pod address on that port the kubesandbox relays to the host's Prometheus (kubesandbox/forward.py).
@@ -869,6 +898,7 @@ class KubeSandbox(Service):
                 "--key", os.path.join(PKI_DIR, "apiserver.key"), "--token-file", token_file,
                 "--netns", PodNetwork(self.creds).netns, "--pod-ports", POD_PORTS,
                 "--forward", "0.0.0.0:%d=%s:%d" % (PROMETHEUS_SERVICE["port"], HOST, port_of("prometheus")),
+                "--forward", "%s:%d=%s:%d" % (rds_address(), RDS_PORT, HOST, port_of("postgresql")),
                 "--ready-delay", os.environ.get("SANDBOX_K8S_READY_DELAY", "0.3")]
 
     def extra_env(self):
@@ -1028,6 +1058,8 @@ def env_values(creds):
         "AWS_ENDPOINT_URL": "http://%s:%d" % (HOST, port_of("aws-front")),
         "SANDBOX_AWS_FRONT_URL": "http://%s:%d" % (HOST, port_of("aws-front")),
         "SANDBOX_MOTO_URL": "http://%s:%d" % (HOST, port_of("moto")),
+        # Where the endpoint of an RDS PostgreSQL instance in moto reaches the sandbox's PostgreSQL.
+        "SANDBOX_RDS_ENDPOINT": "%s:%d" % (rds_address(), RDS_PORT),
         "AWS_ACCESS_KEY_ID": "sandbox",
         "AWS_SECRET_ACCESS_KEY": "sandbox",
         "AWS_DEFAULT_REGION": "us-west-2",
@@ -1063,7 +1095,7 @@ def write_local_vault(creds):
     write_private(vault_pass, creds["vault_password"] + "\n")
     plain = (
         "---\n"
-        "vault_loyalty_db_username: loyalty_app\n"
+        "vault_loyalty_db_username: " + APP_DB_USER + "\n"
         "vault_loyalty_db_password: %(app_db_password)s\n"
         "vault_loyalty_redis_password: %(redis_password)s\n"
         "vault_loyalty_jwt_secret: %(jwt_secret)s\n"

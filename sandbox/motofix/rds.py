@@ -1,5 +1,6 @@
 """RDS: where moto 5's DB instances answer otherwise than the RDS API reference says."""
 
+import os
 import uuid
 
 from moto.rds.exceptions import InvalidParameterValue
@@ -178,4 +179,28 @@ def fix_gp3_baseline():
             self.storage_throughput = self.storage_throughput or throughput
 
 
-CORRECTIONS = (fix_performance_insights, fix_master_user_password, fix_adjacent_windows, fix_gp3_baseline, fix_pending_states)
+# The address a PostgreSQL DB instance's endpoint names, given by sandbox/ctl.py: a pod-network address whose port 5432
+# the sandbox relays to its own PostgreSQL (see ctl.py's RDS_SERVICE). Unset, moto's name is kept.
+ENDPOINT_ADDRESS_VARIABLE = "MOTOFIX_RDS_ENDPOINT_ADDRESS"
+
+
+def fix_endpoint_address():
+    """A DB instance's ``Endpoint.Address`` is a DNS name that resolves, inside its VPC, to the instance, where the
+    engine answers on ``Endpoint.Port``. moto names a host under rds.amazonaws.com that resolves nowhere, so nothing can
+    connect to what it reports. With MOTOFIX_RDS_ENDPOINT_ADDRESS set, a PostgreSQL instance's endpoint is that address
+    (the port stays the one requested), where the sandbox's PostgreSQL answers: a client that takes the endpoint from
+    DescribeDBInstances reaches a real server, as it would on AWS."""
+
+    original = DBInstance.address
+
+    def address(self):
+        sandbox_address = os.environ.get(ENDPOINT_ADDRESS_VARIABLE)
+        if sandbox_address and (self.engine or "").startswith("postgres"):
+            return sandbox_address
+        return original.fget(self)
+
+    DBInstance.address = property(address)
+
+
+CORRECTIONS = (fix_performance_insights, fix_master_user_password, fix_adjacent_windows, fix_gp3_baseline, fix_pending_states,
+               fix_endpoint_address)
