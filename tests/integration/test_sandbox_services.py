@@ -39,6 +39,40 @@ def test_pg_dump_is_of_the_servers_major_version(sandbox):
         assert int(version.split(".")[0]) == server_major == 15, (tool, version)
 
 
+def test_an_rds_endpoint_reaches_the_sandbox_postgresql(sandbox):
+    """disaster_recovery's full type restores onto the server the infrastructure's outputs name: a DB instance's
+    Endpoint must reach a PostgreSQL, as RDS's does, and the same server the inventory's PGHOST names."""
+    rds = aws(sandbox, "rds")
+    name = "it-endpoint-" + uuid.uuid4().hex[:8]
+    created = rds.create_db_instance(DBInstanceIdentifier=name, Engine="postgres", DBInstanceClass="db.t4g.micro", AllocatedStorage=20,
+                                     MasterUsername="loyalty_admin", MasterUserPassword="Sandbox-Passw0rd", Port=5432)["DBInstance"]
+    try:
+        endpoint = rds.describe_db_instances(DBInstanceIdentifier=created["DBInstanceIdentifier"])["DBInstances"][0]["Endpoint"]
+        assert "%s:%s" % (endpoint["Address"], endpoint["Port"]) == sandbox["SANDBOX_RDS_ENDPOINT"]
+        identities = []
+        for host, port in ((endpoint["Address"], endpoint["Port"]), (sandbox["PGHOST"], sandbox["PGPORT"])):
+            with psycopg2.connect(host=host, port=port, user=sandbox["PGUSER"], password=sandbox["PGPASSWORD"], dbname="postgres",
+                                  connect_timeout=5) as conn, conn.cursor() as cur:
+                cur.execute("SELECT system_identifier FROM pg_control_system()")
+                identities.append(cur.fetchone()[0])
+        assert identities[0] == identities[1]
+    finally:
+        rds.delete_db_instance(DBInstanceIdentifier=created["DBInstanceIdentifier"], SkipFinalSnapshot=True)
+
+
+def test_the_services_database_user_logs_in_with_the_vault_password(sandbox):
+    """The services (and the recovery's health check) log in as the local vault's vault_loyalty_db_username."""
+    with open(os.path.join(sandbox["LOYALTY_SANDBOX_DIR"], "secrets.json"), encoding="utf-8") as handle:
+        password = json.load(handle)["app_db_password"]
+    with psycopg2.connect(host=sandbox["PGHOST"], port=sandbox["PGPORT"], user="loyalty_app", password=password, dbname="postgres",
+                          connect_timeout=5) as conn, conn.cursor() as cur:
+        cur.execute("SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user")
+        assert cur.fetchone() == ("loyalty_app", False)
+    with pytest.raises(psycopg2.OperationalError, match="password authentication failed"):
+        psycopg2.connect(host=sandbox["PGHOST"], port=sandbox["PGPORT"], user="loyalty_app", password=password + "x", dbname="postgres",
+                         connect_timeout=5)
+
+
 def test_aws_endpoint_refuses_a_delete_of_more_than_1000_keys_as_s3_does(sandbox):
     s3 = aws(sandbox, "s3")
     bucket = "it-delete-" + uuid.uuid4().hex[:8]

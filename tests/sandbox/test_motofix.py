@@ -832,6 +832,22 @@ def test_a_backup_window_ending_where_maintenance_begins_is_accepted(aws):
     assert error_code(refused) == "InvalidParameterValue" and "overlap" in str(refused.value)
 
 
+def test_a_postgresql_endpoint_is_where_the_sandbox_serves_it(aws, monkeypatch):
+    """With MOTOFIX_RDS_ENDPOINT_ADDRESS set (sandbox/ctl.py sets it), a PostgreSQL instance's Endpoint.Address is that
+    address and its port the one requested, so a client that reads the endpoint reaches the sandbox's PostgreSQL, as an
+    RDS endpoint reaches its instance. moto 5.2 answers <id>.aaaaaaaaaa.<region>.rds.amazonaws.com, which resolves
+    nowhere. Other engines keep moto's name."""
+    rds = aws("rds")
+    plain = create_db(rds)
+    assert plain["Endpoint"]["Address"].endswith(".rds.amazonaws.com")
+    monkeypatch.setenv("MOTOFIX_RDS_ENDPOINT_ADDRESS", "10.244.255.252")
+    postgres = create_db(rds, Port=5432)
+    described = rds.describe_db_instances(DBInstanceIdentifier=postgres["DBInstanceIdentifier"])["DBInstances"][0]
+    assert (described["Endpoint"]["Address"], described["Endpoint"]["Port"]) == ("10.244.255.252", 5432)
+    mysql = create_db(rds, Engine="mysql")
+    assert mysql["Endpoint"]["Address"].endswith(".rds.amazonaws.com")
+
+
 def test_gp3_storage_has_its_baseline_iops_and_throughput(aws):
     """gp3 instances describe Iops and StorageThroughput (3,000 and 125 MiB/s under 400 GiB, 12,000 and 500 from 400 GiB)
     unless set; moto 5.2 describes neither, and rds_instance's second run fails with KeyError 'StorageThroughput'."""
