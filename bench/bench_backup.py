@@ -28,7 +28,7 @@ BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(BENCH_DIR)
 sys.path.insert(0, BENCH_DIR)
 
-from benchlib import run_standalone  # noqa: E402  pylint: disable=wrong-import-position
+from benchlib import run_json_playbook, run_standalone  # noqa: E402  pylint: disable=wrong-import-position
 
 VENV_BIN = os.path.join(REPO_ROOT, ".venv", "bin")
 GIB = 1024 ** 3
@@ -146,20 +146,9 @@ def playbook(ctx, tasks, workdir):
     path = os.path.join(workdir, "play-%s.yml" % uuid.uuid4().hex[:8])
     with open(path, "w", encoding="utf-8") as handle:
         json.dump([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}], handle)
-    env = dict(os.environ)
-    env.update(ctx.sandbox)
-    env["ANSIBLE_CONFIG"] = os.path.join(REPO_ROOT, "ansible.cfg")
-    env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.builtin.json"
-    cmd = [os.path.join(VENV_BIN, "ansible-playbook"), path, "-i", "localhost,", "-c", "local",
-           "-e", "ansible_python_interpreter=" + os.path.join(VENV_BIN, "python")]
-    started = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False)
-    seconds = time.perf_counter() - started
-    if proc.returncode != 0:
-        raise RuntimeError("playbook failed:\n%s\n%s" % (proc.stdout[-4000:], proc.stderr[-2000:]))
-    data = json.loads(proc.stdout[proc.stdout.find("{"):])
-    results = [task["hosts"]["localhost"] for play in data["plays"] for task in play["tasks"]]
-    return seconds, results
+    seconds, results = run_json_playbook(ctx, [path, "-i", "localhost,", "-c", "local",
+                                               "-e", "ansible_python_interpreter=" + os.path.join(VENV_BIN, "python")])
+    return seconds, [result for _name, result in results]
 
 
 def run(ctx):

@@ -73,3 +73,20 @@ def run_playbook(ctx, playbook, extra_args=()):
     if proc.returncode != 0:
         raise RuntimeError("%s failed:\n%s\n%s" % (" ".join(cmd), proc.stdout[-3000:], proc.stderr[-2000:]))
     return seconds, proc.stdout
+
+
+def run_json_playbook(ctx, args):
+    """ansible-playbook ``args`` (a playbook and its options) with the sandbox environment and the json callback:
+    (wall seconds, [(task name, localhost's result), ...]); a failed run raises with its output's tail."""
+    env = dict(os.environ)
+    env.update(ctx.sandbox)
+    env["ANSIBLE_CONFIG"] = os.path.join(REPO_ROOT, "ansible.cfg")
+    env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.builtin.json"
+    cmd = [os.path.join(REPO_ROOT, ".venv", "bin", "ansible-playbook")] + list(args)
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError("%s failed:\n%s\n%s" % (" ".join(cmd[:2]), proc.stdout[-4000:], proc.stderr[-2000:]))
+    data = json.loads(proc.stdout[proc.stdout.find("{"):])
+    return seconds, [(task["task"]["name"], task["hosts"]["localhost"]) for play in data["plays"] for task in play["tasks"]]

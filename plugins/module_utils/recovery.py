@@ -5,27 +5,21 @@
 
 from __future__ import annotations
 
-import datetime
 import numbers
+
+from ansible_collections.loyalty.platform.plugins.module_utils.backup.errors import BackupError
+from ansible_collections.loyalty.platform.plugins.module_utils.backup.naming import parse_iso
 
 BOUNDS = ("min", "max", "equals")
 
 
 def utc_seconds(text):
-    """Seconds since the epoch of an ISO 8601 UTC time (``2026-12-03T17:00:00Z``, fractions and offsets allowed)."""
-    if isinstance(text, datetime.datetime):
-        when = text
-    else:
-        raw = str(text).strip()
-        if raw.endswith("Z"):
-            raw = raw[:-1] + "+00:00"
-        try:
-            when = datetime.datetime.fromisoformat(raw)
-        except ValueError as exc:
-            raise ValueError("%r is not an ISO 8601 time such as 2026-12-03T17:00:00Z" % (text,)) from exc
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.timezone.utc)
-    return when.timestamp()
+    """Seconds since the epoch of an ISO 8601 UTC time (``2026-12-03T17:00:00Z``, fractions and offsets allowed; a
+    naive time is UTC). ValueError names a text that is no such time."""
+    try:
+        return parse_iso(text).timestamp()
+    except BackupError as exc:
+        raise ValueError(str(exc)) from exc
 
 
 def _number(value):
