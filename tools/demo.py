@@ -1,8 +1,11 @@
-"""`make demo`: run the platform playbooks against inventories/local and print a short summary.
+"""`make demo`: run the platform playbooks against inventories/local, then back the database up and rehearse its
+recovery (a drill), and print a short summary.
 
 The sandbox must be up and its environment loaded (the make target does both).
 """
 
+import glob
+import json
 import os
 import re
 import subprocess
@@ -44,6 +47,49 @@ def cluster_summary():
     return lines or ["no application namespaces yet"]
 
 
+def ensure_demo_database():
+    """The local inventory's database (eks_apps_database.name: loyalty), with a few members when it has no table."""
+    import psycopg2  # pylint: disable=import-outside-toplevel
+
+    def connect(dbname):
+        conn = psycopg2.connect(host=os.environ["PGHOST"], port=os.environ["PGPORT"], user=os.environ["PGUSER"],
+                                password=os.environ["PGPASSWORD"], dbname=dbname)
+        conn.autocommit = True
+        return conn
+
+    with connect("postgres") as conn, conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = 'loyalty'")
+        if not cur.fetchone():
+            cur.execute("CREATE DATABASE loyalty")
+    with connect("loyalty") as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+        if cur.fetchone()[0] == 0:
+            cur.execute("CREATE TABLE members (id int PRIMARY KEY, email text NOT NULL); "
+                        "INSERT INTO members SELECT g, 'member' || g || '@example.invalid' FROM generate_series(1, 1000) g")
+
+
+def drill(ansible_playbook):
+    """Back the local database up, then rehearse its recovery: playbooks/dr.yml -e type=drill. Returns the exit code."""
+    ensure_demo_database()
+    for args in (["playbooks/backup.yml", "-i", "inventories/local"],
+                 ["playbooks/dr.yml", "-i", "inventories/local", "-e", "type=drill",
+                  "-e", json.dumps({"disaster_recovery_drill_checks": [{"name": "members exist", "query": "SELECT count(*) FROM members",
+                                                                        "min": 1}]})]):
+        print("running: %s" % " ".join(args))
+        proc = subprocess.run([ansible_playbook] + args, cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            sys.stdout.write(proc.stdout[-4000:])
+            sys.stderr.write(proc.stderr[-2000:])
+            return proc.returncode
+    reports = sorted(glob.glob(os.path.join(REPO_ROOT, "inventories", "local", "artifacts", "dr-drill-*.json")))
+    with open(reports[-1], encoding="utf-8") as handle:
+        report = json.load(handle)
+    print("drill %s: backup %s, RPO %s s, RTO %s s, tables %s, scratch database %s dropped (report %s)" % (
+        report["result"], report["backup"]["key"], report["rpo_seconds"], report["rto_seconds"], report["tables"],
+        report["scratch_database"], os.path.relpath(reports[-1], REPO_ROOT)))
+    return 0
+
+
 def main():
     playbooks = site_playbooks()
     cmd = [os.path.join(REPO_ROOT, ".venv", "bin", "ansible-playbook"), "playbooks/site.yml", "-i", "inventories/local"]
@@ -57,14 +103,16 @@ def main():
     for line in recap.splitlines()[1:]:
         if re.search(r"ok=\d+", line):
             print("recap: %s" % " ".join(line.split()))
-    if proc.returncode == 0:
+    returncode = proc.returncode
+    if returncode == 0:
         for line in cluster_summary():
             print(line)
+        returncode = drill(cmd[0])
     print("sandbox endpoints: Kubernetes %s, AWS %s, PostgreSQL %s:%s, Prometheus %s, Alertmanager %s" % (
         os.environ.get("SANDBOX_K8S_URL"), os.environ.get("AWS_ENDPOINT_URL"), os.environ.get("PGHOST"), os.environ.get("PGPORT"),
         os.environ.get("PROMETHEUS_URL"), os.environ.get("ALERTMANAGER_URL")))
-    print("demo %s" % ("succeeded" if proc.returncode == 0 else "FAILED (exit %d)" % proc.returncode))
-    return proc.returncode
+    print("demo %s" % ("succeeded" if returncode == 0 else "FAILED (exit %d)" % returncode))
+    return returncode
 
 
 if __name__ == "__main__":
