@@ -566,7 +566,7 @@ def test_check_mode_of_a_database_recovery_states_the_backup_and_changes_nothing
     assert recovery.artifact_files() == [] and not recovery.progress_file.exists()
     summary = report(result)
     assert summary["result"] == "planned" and summary["check_mode"] is True
-    assert steps(summary) == [("database", "would restore"), ("health", "done")]
+    assert steps(summary) == [("database", "planned"), ("health", "planned")]
     assert summary["backup"]["key"] == backup["key"]
 
 
