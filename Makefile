@@ -89,15 +89,17 @@ units: venv
 sandbox-tests: venv
 	$(PYTEST) -q tests/sandbox
 
+# The slowest tests are named at the end, to keep the suite's time in view.
 integration: venv
-	$(WITH_SANDBOX) $(PYTEST) -q tests/integration
+	$(WITH_SANDBOX) $(PYTEST) -q --durations=25 tests/integration
 
 molecule: venv
 	@roles=$$(ls -d roles/*/molecule/default 2>/dev/null | cut -d/ -f2); \
 	if [ -z "$$roles" ]; then echo "no role has a molecule scenario yet"; exit 0; fi; \
 	for role in $$roles; do \
-		echo "== molecule test: $$role"; \
+		echo "== molecule test: $$role"; started=$$(date +%s); \
 		( $(WITH_SANDBOX) export PATH=$(BIN):$$PATH && cd roles/$$role && molecule test ) || exit 1; \
+		echo "== molecule test: $$role passed in $$(( $$(date +%s) - started )) s"; \
 	done
 
 # The artifact must build, install and document every module.
