@@ -222,6 +222,26 @@ def test_monitoring_crds_validate_custom_resources_by_their_schema(api, ns):
         assert custom.list_namespaced_custom_object("monitoring.coreos.com", version, ns, plural)["items"] == []
 
 
+def test_eck_crds_validate_and_keep_the_pod_templates_metadata(api, ns):
+    custom = k8s.CustomObjectsApi(api)
+    node_set = {"name": "default", "count": 1, "podTemplate": {"metadata": {"labels": {"team": "loyalty"}}}}
+    cluster = {"apiVersion": "elasticsearch.k8s.elastic.co/v1", "kind": "Elasticsearch", "metadata": {"name": "logs"},
+               "spec": {"version": "8.17.4", "nodeSets": [node_set]}}
+    created = custom.create_namespaced_custom_object("elasticsearch.k8s.elastic.co", "v1", ns, "elasticsearches", cluster)
+    # Generated with embedded ObjectMeta kept, as ECK generates its CRDs: the labels are not pruned.
+    assert created["spec"]["nodeSets"][0]["podTemplate"]["metadata"]["labels"] == {"team": "loyalty"}
+    bad = json.loads(json.dumps(cluster))
+    bad["metadata"]["name"] = "bad"
+    bad["spec"]["nodeSets"][0]["count"] = "three"
+    with pytest.raises(ApiException) as raised:
+        custom.create_namespaced_custom_object("elasticsearch.k8s.elastic.co", "v1", ns, "elasticsearches", bad)
+    assert raised.value.status == 422 and "spec.nodeSets[0].count" in raised.value.body
+    others = (("kibana.k8s.elastic.co", "v1", "kibanas"), ("beat.k8s.elastic.co", "v1beta1", "beats"),
+              ("logstash.k8s.elastic.co", "v1alpha1", "logstashes"))
+    for group, version, plural in others:
+        assert custom.list_namespaced_custom_object(group, version, ns, plural)["items"] == []
+
+
 def test_rbac_refuses_a_service_account_without_a_binding(api, core, ns):
     core.create_namespaced_service_account(ns, {"metadata": {"name": "nobody"}})
     token = k8s.CoreV1Api(api).create_namespaced_service_account_token(
