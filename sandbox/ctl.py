@@ -5,6 +5,7 @@ machine's own services. Usage: python sandbox/ctl.py up|down|status
 """
 
 import argparse
+import base64
 import hashlib
 import ipaddress
 import json
@@ -42,6 +43,8 @@ PORTS = {
     "prometheus": ("SANDBOX_PROMETHEUS_PORT", 29090),
     "alertmanager": ("SANDBOX_ALERTMANAGER_PORT", 29093),
     "pushgateway": ("SANDBOX_PUSHGATEWAY_PORT", 29091),
+    # sandbox/elasticsearch: a stand-in for the Elasticsearch 8 REST endpoints the collection uses, not Elasticsearch.
+    "elasticsearch": ("SANDBOX_ELASTICSEARCH_PORT", 29200),
     "etcd": ("SANDBOX_ETCD_PORT", 26379),
     "etcd-peer": ("SANDBOX_ETCD_PEER_PORT", 26380),
     "kube-apiserver": ("SANDBOX_APISERVER_PORT", 26446),
@@ -98,12 +101,15 @@ def wait_for(check, timeout, what, log):
     raise SandboxError("%s did not come up within %ss; see %s%s" % (what, timeout, log, log_tail(log)))
 
 
-def http_ok(url, token=None):
-    """True when ``url`` answers 2xx; an https URL is verified against the sandbox CA (ssl.SSLError is an OSError)."""
+def http_ok(url, token=None, basic=None):
+    """True when ``url`` answers 2xx; an https URL is verified against the sandbox CA (ssl.SSLError is an OSError).
+    ``token`` is sent as a bearer token, ``basic`` (user, password) as basic auth."""
     context = ssl.create_default_context(cafile=os.path.join(PKI_DIR, "ca.crt")) if url.startswith("https:") else None
     request = urllib.request.Request(url)
     if token:
         request.add_header("Authorization", "Bearer " + token)
+    if basic:
+        request.add_header("Authorization", "Basic " + base64.b64encode(("%s:%s" % basic).encode()).decode())
     try:
         with urllib.request.urlopen(request, timeout=2, context=context) as response:  # nosec - 127.0.0.1 only
             return 200 <= response.status < 300
@@ -117,6 +123,8 @@ APP_DB_USER = "loyalty_app"
 SECRET_NAMES = {
     "pg_password": 18, "k8s_token": 24, "vault_password": 24, "app_db_password": 18, "redis_password": 18,
     "jwt_secret": 32, "db_master_password": 18, "k8s_kcm_token": 24, "k8s_scheduler_token": 24, "k8s_kwok_token": 24,
+    "elasticsearch_password": 18,
+    "elasticsearch_api_key": 24,
 }
 
 
@@ -539,6 +547,40 @@ class Pushgateway(PrometheusComponent):
         # The persistence file keeps pushed groups across a restart; the admin API lets a test wipe them.
         return ["prometheus-pushgateway", "--web.listen-address=%s:%s" % (HOST, self.port),
                 "--persistence.file=" + os.path.join(self.base, "pushgateway.data"), "--web.enable-admin-api"]
+
+
+class Elasticsearch(Service):
+    """sandbox/elasticsearch/server.py: a stand-in for the few Elasticsearch 8 REST endpoints the collection uses (ILM
+    policies, index templates, data streams, indexing, simple searches). It is not Elasticsearch. https with a server
+    certificate of the sandbox CA (127.0.0.1, localhost), basic auth as ELASTICSEARCH_USER; state in memory only."""
+
+    name = "elasticsearch"
+    user = "elastic"
+
+    def __init__(self, creds):
+        super().__init__(creds)
+        self.base = os.path.join(STATE_DIR, "elasticsearch")
+        self.password_file = os.path.join(self.base, "password")
+        self.api_key_file = os.path.join(self.base, "api-key")
+        self.cert, self.key = os.path.join(PKI_DIR, "elasticsearch.crt"), os.path.join(PKI_DIR, "elasticsearch.key")
+
+    def url(self):
+        return "https://%s:%d" % (HOST, self.port)
+
+    def prepare(self):
+        os.makedirs(PKI_DIR, exist_ok=True)
+        from kubesandbox import pki  # pylint: disable=import-outside-toplevel
+        pki.make_leaf(PKI_DIR, "elasticsearch", pki.make_ca(PKI_DIR), "elasticsearch-standin", dns_names=["localhost"], ip_addresses=[HOST])
+        write_private(self.password_file, self.creds["elasticsearch_password"] + "\n")
+        write_private(self.api_key_file, self.creds["elasticsearch_api_key"] + "\n")
+
+    def command(self):
+        return [sys.executable, os.path.join(REPO_ROOT, "sandbox", "elasticsearch", "server.py"), "--host", HOST, "--port", str(self.port),
+                "--cert", self.cert, "--key", self.key, "--user", self.user, "--password-file", self.password_file,
+                "--api-key-file", self.api_key_file]
+
+    def ready(self):
+        return http_ok(self.url() + "/", basic=(self.user, self.creds["elasticsearch_password"]))
 
 
 # ---- the Kubernetes control plane ----------------------------------------------------------------
@@ -993,7 +1035,7 @@ receivers:
   - name: sandbox-null
 """
 
-SERVICES = [PostgreSQL, Moto, AwsFront, Prometheus, Alertmanager, Pushgateway, PodNetwork] + list(CONTROL_PLANE)
+SERVICES = [PostgreSQL, Moto, AwsFront, Prometheus, Alertmanager, Pushgateway, Elasticsearch, PodNetwork] + list(CONTROL_PLANE)
 
 # Prometheus's own identity for kubernetes_sd_configs: a client certificate of the sandbox CA, bound by RBAC to read
 # what service discovery watches, cluster-wide. Its kubeconfig names kube-apiserver itself, not the fault proxy: the
@@ -1078,6 +1120,12 @@ def env_values(creds):
         "SANDBOX_PROMETHEUS_SERVICE": "%(namespace)s/%(name)s:%(port)d" % PROMETHEUS_SERVICE,
         "ALERTMANAGER_URL": "http://%s:%d" % (HOST, port_of("alertmanager")),
         "PUSHGATEWAY_URL": "http://%s:%d" % (HOST, port_of("pushgateway")),
+        # The Elasticsearch stand-in (not Elasticsearch): https with the sandbox CA's certificate, basic auth.
+        "ELASTICSEARCH_URL": Elasticsearch(creds).url(),
+        "ELASTICSEARCH_USERNAME": Elasticsearch.user,
+        "ELASTICSEARCH_PASSWORD": creds["elasticsearch_password"],
+        "ELASTICSEARCH_API_KEY": creds["elasticsearch_api_key"],
+        "ELASTICSEARCH_CA": os.path.join(PKI_DIR, "ca.crt"),
         "K8S_AUTH_KUBECONFIG": kubeconfig,
         "KUBECONFIG": kubeconfig,
         "SANDBOX_K8S_KUBECONFIG": kubeconfig,
@@ -1100,6 +1148,8 @@ def write_local_vault(creds):
         "vault_loyalty_redis_password: %(redis_password)s\n"
         "vault_loyalty_jwt_secret: %(jwt_secret)s\n"
         "vault_loyalty_db_master_password: %(db_master_password)s\n"
+        # loyalty.platform.logging_elk: the elastic user of the Elasticsearch stand-in.
+        "vault_logging_elasticsearch_password: %(elasticsearch_password)s\n"
     ) % creds
     proc = subprocess.run(
         [os.path.join(VENV_BIN, "ansible-vault"), "encrypt", "--vault-password-file", vault_pass, "--output", LOCAL_VAULT, "-"],
