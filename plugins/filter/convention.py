@@ -14,7 +14,8 @@ description:
   - "Names: V(environments), V(colors), V(first_color), V(color_label), V(deployment_name) (with C({service}) and
     C({color})), V(colored_kinds) (C(apiVersion), C(kind), C(suffix) of the objects made per color), V(default_services)
     (C(name), C(ingress_path)), V(context_path), V(liveness_suffix), V(readiness_suffix), V(config_suffix),
-    V(tag_pattern) and V(floating_tags)."
+    V(tag_pattern), V(floating_tags), V(log_pattern) (the services' Logback console pattern) and V(log_structured_format)
+    (their structured console logging format, V(ecs))."
 options:
   _input:
     description: The name of the convention.

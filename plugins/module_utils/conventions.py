@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.loyalty.platform.plugins.module_utils.logformat import LOG_PATTERN, STRUCTURED_FORMAT
+
 ENVIRONMENTS = ("production", "staging", "local")
 COLORS = ("blue", "green")
 FIRST_COLOR = "blue"
@@ -67,6 +69,10 @@ CONVENTIONS = {
     "readiness_suffix": READINESS_SUFFIX,
     "tag_pattern": TAG_PATTERN,
     "floating_tags": list(FLOATING_TAGS),
+    # The services' console log pattern and structured format: eks_apps writes them into application.yml,
+    # logging_elk derives its parsing from the same values.
+    "log_pattern": LOG_PATTERN,
+    "log_structured_format": STRUCTURED_FORMAT,
 }
 
 
