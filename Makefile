@@ -16,7 +16,8 @@ WITH_SANDBOX := set -a && source $(SANDBOX)/env && set +a &&
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
 .PHONY: help venv bootstrap sandbox-up sandbox-down sandbox-status lint yamllint ansible-lint sanity units \
-	sandbox-tests integration molecule build changelog-lint vault-check static test test-sandboxed demo bench clean
+	sandbox-tests grok-harness logging-patterns integration molecule build changelog-lint vault-check static test \
+	test-sandboxed demo bench clean
 
 help:
 	@echo "make demo            set up, start the sandbox, run the playbooks against inventories/local, summarise"
@@ -24,7 +25,8 @@ help:
 	@echo "make sandbox-up      start PostgreSQL, moto and its AWS front, Prometheus, Alertmanager, Pushgateway and a Kubernetes control plane (kwok nodes)"
 	@echo "make sandbox-down    stop them"
 	@echo "make bench           run the benchmarks in bench/ (each against its own baseline)"
-	@echo "make lint | sanity | units | sandbox-tests | integration | molecule | build"
+	@echo "make logging-patterns the log pipeline's grok, json and date chain run by a real grok engine (builds the harness)"
+	@echo "make lint | sanity | units | sandbox-tests | logging-patterns | grok-harness | integration | molecule | build"
 
 $(VENV)/.installed: requirements.txt
 	@test -n "$(PYTHON)" || { echo "no Python >= 3.11 found: install python3.13 or python3.12" >&2; exit 1; }
@@ -89,6 +91,22 @@ units: venv
 sandbox-tests: venv
 	$(PYTEST) -q tests/sandbox
 
+# The grok test harness (tools/grok-harness): OpenSearch's grok engine runs the log pipeline's chain for tests/logging
+# and bench/bench_logging.py. Maven (bindep.txt) builds it from Maven Central when the pom or a source is newer.
+GROK_HARNESS_JAR := tools/grok-harness/target/grok-harness.jar
+GROK_HARNESS_SRC := tools/grok-harness/pom.xml $(shell find tools/grok-harness/src -name '*.java' 2>/dev/null)
+
+$(GROK_HARNESS_JAR): $(GROK_HARNESS_SRC)
+	@command -v mvn >/dev/null 2>&1 || { echo "mvn not found: install maven and a JDK >= 17 (bindep.txt)" >&2; exit 1; }
+	cd tools/grok-harness && mvn -q -B package
+	touch $@
+
+grok-harness: $(GROK_HARNESS_JAR)
+
+# The log pipeline's patterns, proved with the real grok engine on lines rendered from the services' Logback pattern.
+logging-patterns: grok-harness venv
+	$(PYTEST) -q tests/logging
+
 # The slowest tests are named at the end, to keep the suite's time in view.
 integration: venv
 	$(WITH_SANDBOX) $(PYTEST) -q --durations=25 tests/integration
@@ -125,7 +143,7 @@ static: lint vault-check changelog-lint sanity build
 
 test: venv bootstrap
 	$(MAKE) --no-print-directory static
-	$(MAKE) --no-print-directory units sandbox-tests
+	$(MAKE) --no-print-directory units sandbox-tests logging-patterns
 	$(MAKE) --no-print-directory sandbox-up
 	status=0; $(MAKE) --no-print-directory test-sandboxed || status=$$?; \
 		$(MAKE) --no-print-directory sandbox-down; \
@@ -136,7 +154,7 @@ test-sandboxed: integration molecule
 demo: sandbox-up
 	$(WITH_SANDBOX) $(BIN)/python tools/demo.py
 
-bench: sandbox-up
+bench: sandbox-up grok-harness
 	$(WITH_SANDBOX) $(BIN)/python bench/run.py $(BENCH)
 
 clean: sandbox-down

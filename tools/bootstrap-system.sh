@@ -10,6 +10,9 @@ command -v prometheus-pushgateway >/dev/null 2>&1 || missing+=(prometheus-pushga
 command -v git >/dev/null 2>&1 || missing+=(git)
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+# The grok test harness (tools/grok-harness) is built with Maven and runs on Java 17 or newer.
+command -v mvn >/dev/null 2>&1 || missing+=(maven)
+command -v java >/dev/null 2>&1 || missing+=(default-jdk-headless)
 if [ ${#missing[@]} -eq 0 ]; then
     echo "system packages: all present"
     exit 0
