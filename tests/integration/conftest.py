@@ -42,7 +42,7 @@ def sandbox():
     return read_sandbox_env()
 
 
-RBAC_FILES = [os.path.join(REPO_ROOT, "roles", role, "files", "rbac.yml") for role in ("eks_apps", "bluegreen_deploy", "monitoring")]
+RBAC_FILES = [os.path.join(REPO_ROOT, "roles", role, "files", "rbac.yml") for role in ("eks_apps", "bluegreen_deploy", "monitoring", "logging_elk")]
 DEPLOYER_NAMESPACE = "loyalty-platform-ci"
 DEPLOYER = "loyalty-deployer"
 # The sandbox's Prometheus as an in-cluster Service (SANDBOX_PROMETHEUS_SERVICE in .sandbox/env).
