@@ -22,9 +22,11 @@ import json
 import re
 
 from urllib.error import HTTPError, URLError
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit
 
 from ansible.module_utils.urls import open_url
+
+from ansible_collections.loyalty.platform.plugins.module_utils.url_text import without_userinfo
 
 # The connection options of every Elasticsearch module; documented once in the loyalty.platform.elasticsearch doc fragment.
 CONNECTION_SPEC = dict(
@@ -81,17 +83,6 @@ class ElasticsearchError(Exception):
 def connection_spec():
     """A fresh copy of the connection options (AnsibleModule may change the dicts it is given)."""
     return copy.deepcopy(CONNECTION_SPEC)
-
-
-def without_userinfo(url):
-    """``url`` as messages may show it: any ``user:password@`` removed."""
-    parts = urlsplit(url or "")
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = "%s:%d" % (host, parts.port)
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
 def connection_problems(params):
@@ -558,3 +549,42 @@ def apply_state(client, resource, wanted, state, check_mode):
             warnings.append("Elasticsearch stored the %s %s otherwise than it was sent (at %s); the next run will find it changed again "
                             "unless the wanted body is written the way Elasticsearch stores it" % (resource.noun, resource.name, ", ".join(drift)))
     return dict(changed=changed, changes=changes, before=current or {}, after=desired, stored=stored, warnings=warnings)
+
+
+def module_args(body_option):
+    """The AnsibleModule arguments of an Elasticsearch object module whose wanted body is ``body_option``."""
+    argument_spec = connection_spec()
+    argument_spec.update({
+        "name": dict(type="str", required=True),
+        body_option: dict(type="dict"),
+        "state": dict(type="str", choices=["present", "absent"], default="present"),
+    })
+    return dict(argument_spec=argument_spec, supports_check_mode=True, mutually_exclusive=CONNECTION_MUTUALLY_EXCLUSIVE,
+                required_together=CONNECTION_REQUIRED_TOGETHER, required_if=[("state", "present", (body_option,))])
+
+
+def run_module(module, resource_class, body_option, body_problems, label, result_key, lowercase_name=False):
+    """The whole of one Elasticsearch object module: options checked before any request, then apply_state.
+
+    ``resource_class`` is IlmPolicy or IndexTemplate, ``body_option`` the option holding the wanted body,
+    ``body_problems`` its check, ``label`` how messages name the object, ``result_key`` where the stored body is
+    returned."""
+    params = module.params
+    problems = connection_problems(params) + name_problems("name", params["name"], lowercase=lowercase_name)
+    if params["state"] == "present":
+        problems += body_problems(params[body_option])
+    if problems:
+        module.fail_json(msg="Invalid options, nothing was sent to Elasticsearch: %s." % "; ".join(problems), changed=False)
+    try:
+        outcome = apply_state(ElasticsearchClient.from_params(params), resource_class(params["name"]), params[body_option],
+                              params["state"], module.check_mode)
+    except ElasticsearchError as exc:
+        module.fail_json(msg="%s %s: %s" % (label, params["name"], exc.msg), status=exc.status, changed=False)
+    for warning in outcome["warnings"]:
+        module.warn(warning)
+    result = dict(changed=outcome["changed"], changes=outcome["changes"])
+    if params["state"] == "present":
+        result[result_key] = outcome["stored"]
+    if module._diff:  # pylint: disable=protected-access
+        result["diff"] = dict(before=outcome["before"], after=outcome["after"])
+    module.exit_json(**result)

@@ -22,13 +22,14 @@ from __future__ import annotations
 import json
 
 from urllib.error import HTTPError, URLError
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.errors import BlueGreenError
 from ansible_collections.loyalty.platform.plugins.module_utils.bluegreen.gates import GATE_SPEC
 from ansible_collections.loyalty.platform.plugins.module_utils.kube_api import ApiError, service_proxy_path
+from ansible_collections.loyalty.platform.plugins.module_utils.url_text import without_userinfo
 
 QUERY_PATH = "api/v1/query"
 
@@ -86,17 +87,6 @@ def where(params):
     if service:
         return "Prometheus Service %s/%s:%s (through the API server's services proxy)" % (service["namespace"], service["name"], service["port"])
     return "Prometheus at %s" % without_userinfo(params.get("prometheus_url"))
-
-
-def without_userinfo(url):
-    """``url`` as messages may show it: any ``user:password@`` removed."""
-    parts = urlsplit(url or "")
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = "%s:%d" % (host, parts.port)
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
 def _text(body):

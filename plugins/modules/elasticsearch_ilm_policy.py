@@ -115,52 +115,12 @@ changes:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.loyalty.platform.plugins.module_utils.elasticsearch import (
-    CONNECTION_MUTUALLY_EXCLUSIVE,
-    CONNECTION_REQUIRED_TOGETHER,
-    ElasticsearchClient,
-    ElasticsearchError,
-    IlmPolicy,
-    apply_state,
-    connection_problems,
-    connection_spec,
-    ilm_policy_problems,
-    name_problems,
-)
+from ansible_collections.loyalty.platform.plugins.module_utils.elasticsearch import IlmPolicy, ilm_policy_problems, module_args, run_module
 
 
 def main():
-    argument_spec = connection_spec()
-    argument_spec.update(
-        name=dict(type="str", required=True),
-        policy=dict(type="dict"),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
-    )
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        supports_check_mode=True,
-        mutually_exclusive=CONNECTION_MUTUALLY_EXCLUSIVE,
-        required_together=CONNECTION_REQUIRED_TOGETHER,
-        required_if=[("state", "present", ("policy",))],
-    )
-    params = module.params
-    problems = connection_problems(params) + name_problems("name", params["name"])
-    if params["state"] == "present":
-        problems += ilm_policy_problems(params["policy"])
-    if problems:
-        module.fail_json(msg="Invalid options, nothing was sent to Elasticsearch: %s." % "; ".join(problems), changed=False)
-    try:
-        outcome = apply_state(ElasticsearchClient.from_params(params), IlmPolicy(params["name"]), params["policy"], params["state"], module.check_mode)
-    except ElasticsearchError as exc:
-        module.fail_json(msg="ILM policy %s: %s" % (params["name"], exc.msg), status=exc.status, changed=False)
-    for warning in outcome["warnings"]:
-        module.warn(warning)
-    result = dict(changed=outcome["changed"], changes=outcome["changes"])
-    if params["state"] == "present":
-        result["policy"] = outcome["stored"]
-    if module._diff:  # pylint: disable=protected-access
-        result["diff"] = dict(before=outcome["before"], after=outcome["after"])
-    module.exit_json(**result)
+    module = AnsibleModule(**module_args("policy"))
+    run_module(module, IlmPolicy, "policy", ilm_policy_problems, "ILM policy", "policy")
 
 
 if __name__ == "__main__":
