@@ -736,3 +736,16 @@ def test_application_yml_turns_on_the_request_histogram_the_latency_alert_reads(
     metrics = application["management"]["metrics"]
     assert metrics["distribution"]["percentiles-histogram"]["http.server.requests"] is True
     assert metrics["export"]["prometheus"]["enabled"] is True
+
+
+@pytest.mark.parametrize("environment", ["production", "staging", "local"])
+def test_the_log_format_is_the_one_the_log_pipeline_parses(environment):
+    """One source: application.yml carries the collection's log_pattern and ECS structured logging, from which
+    loyalty.platform.logging_elk derives its grok (the real engine parses such lines in tests/logging)."""
+    from ansible_collections.loyalty.platform.plugins.module_utils import logformat  # pylint: disable=import-outside-toplevel
+
+    objects = render_all(environment)["objects"]
+    config = yaml.safe_load(find(objects, "ConfigMap", "user-service-blue-config")["data"]["application.yml"])
+    assert config["logging"]["pattern"]["console"] == logformat.LOG_PATTERN
+    assert config["logging"]["structured"]["format"]["console"] == "ecs"
+    assert logformat.pipeline_spec(config["logging"]["pattern"]["console"]) == logformat.pipeline_spec()
