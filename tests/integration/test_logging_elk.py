@@ -86,6 +86,10 @@ def test_converge_applies_a_valid_stack_and_a_second_run_changes_nothing(run_pla
     second = run_playbook(PLAYBOOK, inventory=INVENTORY, extra_vars=variables(stack))
     assert second.rc == 0, failed_message(second)
     assert second.changed() == 0, changed_tasks(second)
+    # Check mode on the converged stack dry-runs every object and finds nothing to change either.
+    checked = run_playbook(PLAYBOOK, inventory=INVENTORY, extra_vars=variables(stack), check=True, diff=True)
+    assert checked.rc == 0, failed_message(checked)
+    assert checked.changed() == 0, changed_tasks(checked)
 
     ns = stack["namespace"]
     cluster = objects(kube_client, "elasticsearch.k8s.elastic.co/v1", "Elasticsearch", ns)
