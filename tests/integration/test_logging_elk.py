@@ -18,6 +18,7 @@ from conftest import DEPLOYER, DEPLOYER_NAMESPACE, deployer_binding
 PLAYBOOK = "playbooks/logging.yml"
 INVENTORY = "inventories/local"
 LOGGING_RBAC = "loyalty-platform:logging"
+CLUSTER_BINDING = "loyalty-platform-ci:logging-cluster"
 
 
 def failed_message(result):
@@ -51,17 +52,25 @@ def stack(kube_client, kube_apply, deployer_kubeconfig):  # pylint: disable=unus
             namespaces.delete(name=name)
         except Exception:  # pylint: disable=broad-except
             pass
+    # The cluster-wide grant (bind) and Filebeat's cluster-wide objects go too: the other suites' deployer holds no
+    # cluster-wide read (test_rbac checks it).
+    for kind, name in (("ClusterRoleBinding", CLUSTER_BINDING), ("ClusterRoleBinding", "loyalty-filebeat"), ("ClusterRole", "loyalty-filebeat")):
+        try:
+            kube_client.resources.get(api_version="rbac.authorization.k8s.io/v1", kind=kind).delete(name=name)
+        except Exception:  # pylint: disable=broad-except
+            pass
 
 
-def bind(kube_apply, names):
+def bind(kube_apply, names, namespaces=True):
     """What an administrator does before the first run (the role's README, "Permissions"): the cluster-wide part of the
-    role's rights bound, the namespaces made, and the namespaced part bound in each."""
+    role's rights bound, the namespaces made, and the namespaced part bound in each (namespaces=False: the cluster-wide
+    part only)."""
     kube_apply({
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "loyalty-platform-ci:logging-cluster"},
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": CLUSTER_BINDING},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": LOGGING_RBAC + "-cluster"},
         "subjects": [{"kind": "ServiceAccount", "name": DEPLOYER, "namespace": DEPLOYER_NAMESPACE}],
     })
-    for name in (names["namespace"], names["agents"]):
+    for name in (names["namespace"], names["agents"]) if namespaces else ():
         kube_apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
                    deployer_binding(name, LOGGING_RBAC))
 
@@ -139,7 +148,8 @@ def test_converge_applies_a_valid_stack_and_a_second_run_changes_nothing(run_pla
     assert [hit["_source"]["log_message"] for hit in found["hits"]["hits"]] == ["login refused"]
 
 
-def test_check_mode_on_a_new_cluster_writes_nothing(run_playbook, kube_client, stack, sandbox):
+def test_check_mode_on_a_new_cluster_writes_nothing(run_playbook, kube_client, kube_apply, stack, sandbox):
+    bind(kube_apply, stack, namespaces=False)
     result = run_playbook(PLAYBOOK, inventory=INVENTORY, extra_vars=variables(stack), check=True, diff=True)
     assert result.rc == 0, failed_message(result)
     assert result.changed() > 0
