@@ -57,15 +57,24 @@ def ensure_demo_database():
         conn.autocommit = True
         return conn
 
-    with connect("postgres") as conn, conn.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = 'loyalty'")
-        if not cur.fetchone():
-            cur.execute("CREATE DATABASE loyalty")
-    with connect("loyalty") as conn, conn.cursor() as cur:
-        cur.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
-        if cur.fetchone()[0] == 0:
-            cur.execute("CREATE TABLE members (id int PRIMARY KEY, email text NOT NULL); "
-                        "INSERT INTO members SELECT g, 'member' || g || '@example.invalid' FROM generate_series(1, 1000) g")
+    # Not `with conn`: since psycopg2 2.9 it opens a transaction even in autocommit, and CREATE DATABASE refuses one.
+    conn = connect("postgres")
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = 'loyalty'")
+            if not cur.fetchone():
+                cur.execute("CREATE DATABASE loyalty")
+    finally:
+        conn.close()
+    conn = connect("loyalty")
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+            if cur.fetchone()[0] == 0:
+                cur.execute("CREATE TABLE members (id int PRIMARY KEY, email text NOT NULL); "
+                            "INSERT INTO members SELECT g, 'member' || g || '@example.invalid' FROM generate_series(1, 1000) g")
+    finally:
+        conn.close()
 
 
 def drill(ansible_playbook):
