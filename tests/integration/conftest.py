@@ -145,6 +145,18 @@ class PlaybookResult:
     def failures(self, host="localhost"):
         return self.stats.get(host, {}).get("failures", 0)
 
+    def failed_message(self, host="localhost"):
+        """The message of the task that failed the play (the last failure: an earlier one may have been rescued),
+        with the messages of its failed loop items."""
+        messages = [str(task["hosts"][host].get("msg", "")) + "".join(str(item.get("msg", "")) for item in task["hosts"][host].get("results", []))
+                    for play in self.data.get("plays", []) for task in play.get("tasks", []) if task["hosts"].get(host, {}).get("failed")]
+        return messages[-1] if messages else ""
+
+    def changed_tasks(self, host="localhost"):
+        """Names of the tasks that reported a change."""
+        return [task["task"]["name"] for play in self.data.get("plays", []) for task in play.get("tasks", [])
+                if task["hosts"].get(host, {}).get("changed")]
+
     def task_results(self, name, host="localhost"):
         """Results of every task called `name` (a list, since a play may run a task more than once)."""
         found = []

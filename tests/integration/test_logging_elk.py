@@ -21,18 +21,6 @@ LOGGING_RBAC = "loyalty-platform:logging"
 CLUSTER_BINDING = "loyalty-platform-ci:logging-cluster"
 
 
-def failed_message(result):
-    messages = [str(task["hosts"]["localhost"].get("msg", "")) + "".join(str(item.get("msg", "")) for item in task["hosts"]["localhost"].get("results", []))
-                for play in result.data.get("plays", []) for task in play.get("tasks", [])
-                if task["hosts"].get("localhost", {}).get("failed")]
-    return messages[-1] if messages else ""
-
-
-def changed_tasks(result):
-    return [task["task"]["name"] for play in result.data.get("plays", []) for task in play.get("tasks", [])
-            if task["hosts"].get("localhost", {}).get("changed")]
-
-
 def es(sandbox, method, path, **kwargs):
     return requests.request(method, sandbox["ELASTICSEARCH_URL"].rstrip("/") + path, timeout=10,
                             auth=(sandbox["ELASTICSEARCH_USERNAME"], sandbox["ELASTICSEARCH_PASSWORD"]),
@@ -89,16 +77,16 @@ def objects(kube_client, api_version, kind, namespace):
 def test_converge_applies_a_valid_stack_and_a_second_run_changes_nothing(run_playbook, kube_client, kube_apply, stack, sandbox):
     bind(kube_apply, stack)
     first = run_playbook(PLAYBOOK, inventory=INVENTORY, extra_vars=variables(stack))
-    assert first.rc == 0, failed_message(first) or first.stdout[-3000:]
+    assert first.rc == 0, first.failed_message() or first.stdout[-3000:]
     assert first.changed() > 0
 
     second = run_playbook(PLAYBOOK, inventory=INVENTORY, extra_vars=variables(stack))
-    assert second.rc == 0, failed_message(second)
-    assert second.changed() == 0, changed_tasks(second)
+    assert second.rc == 0, second.failed_message()
+    assert second.changed() == 0, second.changed_tasks()
     # Check mode on the converged stack dry-runs every object and finds nothing to change either.
     checked = run_playbook(PLAYBOOK, inventory=INVENTORY, extra_vars=variables(stack), check=True, diff=True)
-    assert checked.rc == 0, failed_message(checked)
-    assert checked.changed() == 0, changed_tasks(checked)
+    assert checked.rc == 0, checked.failed_message()
+    assert checked.changed() == 0, checked.changed_tasks()
 
     ns = stack["namespace"]
     cluster = objects(kube_client, "elasticsearch.k8s.elastic.co/v1", "Elasticsearch", ns)
@@ -151,7 +139,7 @@ def test_converge_applies_a_valid_stack_and_a_second_run_changes_nothing(run_pla
 def test_check_mode_on_a_new_cluster_writes_nothing(run_playbook, kube_client, kube_apply, stack, sandbox):
     bind(kube_apply, stack, namespaces=False)
     result = run_playbook(PLAYBOOK, inventory=INVENTORY, extra_vars=variables(stack), check=True, diff=True)
-    assert result.rc == 0, failed_message(result)
+    assert result.rc == 0, result.failed_message()
     assert result.changed() > 0
     names = [item.metadata.name for item in kube_client.resources.get(api_version="v1", kind="Namespace").get().items]
     assert stack["namespace"] not in names and stack["agents"] not in names
@@ -163,7 +151,7 @@ def test_production_without_the_siem_secret_fails_in_preflight_naming_the_vault_
     result = run_playbook(PLAYBOOK, inventory=INVENTORY, extra_vars=variables(
         stack, loyalty_environment="production", logging_elk_siem_enabled=True, logging_elk_siem_url="", logging_elk_siem_token=""))
     assert result.rc != 0
-    message = failed_message(result)
+    message = result.failed_message()
     assert "vault_logging_siem_url" in message and "vault_logging_siem_token" in message
     assert "nothing was changed" in message
     names = [item.metadata.name for item in kube_client.resources.get(api_version="v1", kind="Namespace").get().items]
@@ -179,7 +167,7 @@ def test_production_without_the_siem_secret_fails_in_preflight_naming_the_vault_
 def test_a_log_pattern_the_pipeline_cannot_parse_fails_before_anything_is_written(run_playbook, kube_client, stack, sandbox, pattern, named):
     result = run_playbook(PLAYBOOK, inventory=INVENTORY, extra_vars=variables(stack, logging_elk_log_pattern=pattern))
     assert result.rc != 0
-    assert named in failed_message(result) or named in result.stdout
+    assert named in result.failed_message() or named in result.stdout
     names = [item.metadata.name for item in kube_client.resources.get(api_version="v1", kind="Namespace").get().items]
     assert stack["namespace"] not in names
     assert es(sandbox, "GET", "/_ilm/policy/%s-local" % stack["cluster"]).status_code == 404
@@ -188,7 +176,7 @@ def test_a_log_pattern_the_pipeline_cannot_parse_fails_before_anything_is_writte
 def test_the_baseline_level_is_enforced_in_the_stack_namespace(run_playbook, kube_client, kube_apply, stack):
     bind(kube_apply, stack)
     result = run_playbook(PLAYBOOK, inventory=INVENTORY, extra_vars=variables(stack, logging_elk_wait_timeout=0))
-    assert result.rc == 0, failed_message(result)
+    assert result.rc == 0, result.failed_message()
     pods = kube_client.resources.get(api_version="v1", kind="Pod")
     from kubernetes.dynamic.exceptions import ForbiddenError  # pylint: disable=import-outside-toplevel
     with pytest.raises(ForbiddenError) as refused:
@@ -208,7 +196,7 @@ def test_without_eck_with_the_siem_and_a_new_retention(run_playbook, kube_client
     extra = {"logging_elk_eck": False, "logging_elk_kibana_password": "kibana-" + uuid.uuid4().hex, "logging_elk_siem_enabled": True,
              "logging_elk_siem_url": "https://siem.example.invalid/collect", "logging_elk_siem_token": token, "logging_elk_wait_timeout": 0}
     first = run_playbook(PLAYBOOK, inventory=INVENTORY, extra_vars=variables(stack, **extra), diff=True)
-    assert first.rc == 0, failed_message(first)
+    assert first.rc == 0, first.failed_message()
     assert token not in first.stdout and token not in first.stderr
 
     ns = stack["namespace"]
@@ -231,7 +219,7 @@ def test_without_eck_with_the_siem_and_a_new_retention(run_playbook, kube_client
     policy_name = "%s-local" % stack["cluster"]
     before = es(sandbox, "GET", "/_ilm/policy/" + policy_name).json()[policy_name]["version"]
     longer = run_playbook(PLAYBOOK, inventory=INVENTORY, extra_vars=variables(stack, logging_elk_retention_days=3, **extra))
-    assert longer.rc == 0, failed_message(longer)
-    assert changed_tasks(longer) == ["loyalty.platform.logging_elk : Write the ILM policy (rollover, then delete after the retention)"]
+    assert longer.rc == 0, longer.failed_message()
+    assert longer.changed_tasks() == ["loyalty.platform.logging_elk : Write the ILM policy (rollover, then delete after the retention)"]
     stored = es(sandbox, "GET", "/_ilm/policy/" + policy_name).json()[policy_name]
     assert stored["policy"]["phases"]["delete"]["min_age"] == "3d" and stored["version"] == before + 1

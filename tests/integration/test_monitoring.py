@@ -49,13 +49,6 @@ def loaded_groups(sandbox):
     return {group["name"]: group for group in prometheus(sandbox, "rules")["groups"]}
 
 
-def failed_message(result):
-    """The message of the task that failed the play (the last failure: an earlier one may have been rescued)."""
-    messages = [task["hosts"]["localhost"].get("msg", "") for play in result.data.get("plays", []) for task in play.get("tasks", [])
-                if task["hosts"].get("localhost", {}).get("failed")]
-    return messages[-1] if messages else ""
-
-
 class Webhook(Handler):
     """An Alertmanager webhook receiver: keeps every notification it is sent."""
 
@@ -131,7 +124,7 @@ def test_a_rule_promtool_rejects_is_never_written(sandbox, monitoring):
     bad = [{"name": "custom", "rules": [{"alert": "Broken", "expr": "sum(rate(http_server_requests_seconds_count[5m]) by", "for": "1m"}]}]
     result = monitoring(monitoring_extra_rule_groups=bad)
     assert result.rc != 0
-    message = failed_message(result)
+    message = result.failed_message()
     assert message.startswith("promtool rejects the monitoring config") and "parse error" in message, result.stdout[-3000:]
     assert digests(sandbox) == before
     assert "custom" not in loaded_groups(sandbox) and set(GROUPS) <= set(loaded_groups(sandbox))
@@ -142,7 +135,7 @@ def test_a_config_amtool_rejects_is_never_written_and_its_message_is_quoted(sand
     before = digests(sandbox)
     result = monitoring(monitoring_alertmanager_group_by=["alertname", "alertname"])
     assert result.rc != 0
-    message = failed_message(result)
+    message = result.failed_message()
     assert message.startswith("amtool rejects the monitoring config") and "duplicated label" in message, result.stdout[-3000:]
     assert webhook.rsplit("/", 1)[1] not in result.stdout + result.stderr
     assert digests(sandbox) == before
@@ -165,7 +158,7 @@ def test_a_rejected_reload_puts_the_previous_files_back_and_fails(sandbox, monit
         result = monitoring(monitoring_prometheus_url=url, monitoring_error_rate_threshold=0.09)
     assert result.rc != 0
     assert "rejected the reload" in result.stdout and "injected" in result.stdout, result.stdout[-3000:]
-    assert "the files in place before this run are back" in failed_message(result)
+    assert "the files in place before this run are back" in result.failed_message()
     # The reload was tried, then the previous files were put back and reloaded.
     assert RefusingPrometheus.reloads == 2
     assert digests(sandbox) == before
@@ -176,9 +169,9 @@ def test_bad_input_names_the_field_before_anything_is_written(sandbox, monitorin
     before = digests(sandbox)
     result = monitoring(monitoring_slo_availability_objective=99.9)
     assert result.rc != 0
-    assert "monitoring_slo_availability_objective is 99.9: give a fraction between 0 and 1" in failed_message(result)
+    assert "monitoring_slo_availability_objective is 99.9: give a fraction between 0 and 1" in result.failed_message()
     missing = monitoring(monitoring_alertmanager_receivers={"critical": {"webhook_urls": []}})
-    assert missing.rc != 0 and "monitoring_alertmanager_receivers lacks warning" in failed_message(missing)
+    assert missing.rc != 0 and "monitoring_alertmanager_receivers lacks warning" in missing.failed_message()
     assert digests(sandbox) == before
 
 
@@ -242,7 +235,7 @@ def test_kubernetes_target_writes_nothing_when_the_api_server_rejects_one_object
 
 def test_kubernetes_target_refuses_a_missing_namespace(monitoring):
     result = monitoring(monitoring_target="kubernetes", monitoring_apps_namespace="absent-" + uuid.uuid4().hex[:8])
-    assert result.rc != 0 and "does not exist: deploy the services first" in failed_message(result)
+    assert result.rc != 0 and "does not exist: deploy the services first" in result.failed_message()
 
 
 # ---- end to end ----------------------------------------------------------------------------------
