@@ -12,6 +12,12 @@
 #
 # Built without the `builtinassets` tag: the web UI's compiled assets are not part of the module, and the
 # sandbox needs the HTTP API only (/api/v1/*, /-/reload, /-/ready); the UI pages answer with an error.
+#
+# Built with Prometheus's own plugin tags `remove_all_sd,enable_kubernetes_sd`: the sandbox's configurations
+# discover through the Kubernetes API only (static targets are always built in), and leaving out the cloud
+# providers' discovery SDKs (AWS, Azure, GCE, OCI and the others) takes a large share off a cold build.
+# promtool is built the same way, so `promtool check config` refuses another discovery mechanism, as the
+# sandbox's Prometheus would.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 module_dir=$here/sandbox/prometheus
@@ -35,9 +41,11 @@ minor=${BASH_REMATCH[1]}
 version=$((minor / 100)).$((minor % 100)).${BASH_REMATCH[2]}
 bin=${LOYALTY_PLATFORM_CACHE:-$HOME/.cache/loyalty-platform}/prometheus/v$version/bin
 names=(prometheus promtool)
+tags=remove_all_sd,enable_kubernetes_sd
+stamp="$module_version tags=$tags"
 
-# A binary is current when its stamp file names the module version the wrapper pins.
-current() { [ -x "$bin/$1" ] && [ "$(cat "$bin/.$1.version" 2>/dev/null)" = "$module_version" ]; }
+# A binary is current when its stamp file names the module version the wrapper pins and the build tags.
+current() { [ -x "$bin/$1" ] && [ "$(cat "$bin/.$1.version" 2>/dev/null)" = "$stamp" ]; }
 missing() { local name; for name in "${names[@]}"; do current "$name" || echo "$name"; done; }
 
 todo=$(missing | tr '\n' ' ')
@@ -95,13 +103,13 @@ started=$(date +%s)
 for name in $todo; do
     t0=$(date +%s)
     echo "building $name $version ($upstream/cmd/$name $module_version)" >&2
-    if ! gomod build -p "${BUILD_JOBS:-2}" -trimpath -ldflags "$ldflags" -o "$work/$name" "$upstream/cmd/$name" >"$work/$name.log" 2>&1; then
+    if ! gomod build -p "${BUILD_JOBS:-2}" -trimpath -tags "$tags" -ldflags "$ldflags" -o "$work/$name" "$upstream/cmd/$name" >"$work/$name.log" 2>&1; then
         echo "building $name from $upstream/cmd/$name (wrapper module $wrapper) failed; the last lines of its output:" >&2
         tail -n 20 "$work/$name.log" >&2
         exit 1
     fi
     mv -f "$work/$name" "$bin/$name"
-    echo "$module_version" >"$bin/.$name.version"
+    echo "$stamp" >"$bin/.$name.version"
     echo "built $name in $(( $(date +%s) - t0 )) s" >&2
 done
 echo "Prometheus $version built in $(( $(date +%s) - started )) s into $bin" >&2

@@ -73,7 +73,8 @@ def test_prometheus_print_fails_clearly_while_the_cache_is_incomplete(tmp_path):
     for name in ("prometheus", "promtool"):
         (bin_dir / name).write_text("#!/bin/sh\n")
         (bin_dir / name).chmod(0o755)
-    (bin_dir / ".prometheus.version").write_text(module + "\n")
+    stamp = module + " tags=remove_all_sd,enable_kubernetes_sd\n"
+    (bin_dir / ".prometheus.version").write_text(stamp)
     # promtool has no stamp: half a cache (an interrupted build) is not a cache.
     proc = run_prometheus_build(tmp_path, "--print")
     assert proc.returncode == 1 and "(promtool missing or stale in" in proc.stderr
@@ -81,7 +82,11 @@ def test_prometheus_print_fails_clearly_while_the_cache_is_incomplete(tmp_path):
     (bin_dir / ".promtool.version").write_text("v0.300.0\n")
     proc = run_prometheus_build(tmp_path, "--print")
     assert proc.returncode == 1 and "(promtool missing or stale in" in proc.stderr
+    # The pinned version built without the plugin tags (every discovery SDK compiled in) is stale too.
     (bin_dir / ".promtool.version").write_text(module + "\n")
+    proc = run_prometheus_build(tmp_path, "--print")
+    assert proc.returncode == 1 and "(promtool missing or stale in" in proc.stderr
+    (bin_dir / ".promtool.version").write_text(stamp)
     proc = run_prometheus_build(tmp_path, "--print")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == str(bin_dir)
