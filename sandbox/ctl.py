@@ -53,6 +53,8 @@ PORTS = {
     "kwok": ("SANDBOX_KWOK_PORT", 26247),
     # The fault proxy in front of kube-apiserver: the address every client's kubeconfig names.
     "kubesandbox": ("SANDBOX_K8S_PORT", 26443),
+    # The same proxy for a second test process beside the first (.sandbox/lane2/env): request counts of its own.
+    "kubesandbox-lane2": ("SANDBOX_K8S_LANE2_PORT", 26444),
 }
 
 
@@ -930,6 +932,7 @@ class KubeSandbox(Service):
     """The fault proxy clients reach the API server through, the readiness gate and the pods' stand-in."""
 
     name = "kubesandbox"
+    extra_ports = ("kubesandbox-lane2",)
 
     def command(self):
         token_file = os.path.join(K8S_DIR, "admin.token")
@@ -941,10 +944,24 @@ class KubeSandbox(Service):
                 "--netns", PodNetwork(self.creds).netns, "--pod-ports", POD_PORTS,
                 "--forward", "0.0.0.0:%d=%s:%d" % (PROMETHEUS_SERVICE["port"], HOST, port_of("prometheus")),
                 "--forward", "%s:%d=%s:%d" % (rds_address(), RDS_PORT, HOST, port_of("postgresql")),
-                "--ready-delay", os.environ.get("SANDBOX_K8S_READY_DELAY", "0.3")]
+                "--ready-delay", os.environ.get("SANDBOX_K8S_READY_DELAY", "0.3"),
+                "--lane-listen", "%s:%d" % (HOST, port_of("kubesandbox-lane2"))]
 
     def extra_env(self):
         return {"PYTHONPATH": os.path.join(REPO_ROOT, "sandbox")}
+
+    def stale(self):
+        # A copy started with other arguments (a sandbox from before its lane listener, say). One on another port
+        # than the one asked for is not restarted: up() refuses that, so .sandbox/env never names a port in flux.
+        if self.recorded_port() != self.port:
+            return None
+        try:
+            with open("/proc/%d/cmdline" % self.pid(), "rb") as handle:
+                running = handle.read().split(b"\0")[1:-1]
+        except (OSError, TypeError):
+            return None
+        wanted = [arg.encode() for arg in self.command()[1:]]
+        return None if running == wanted else "it was started with other arguments"
 
     def ready(self):
         return http_ok("https://%s:%d/readyz" % (HOST, self.port), self.creds["k8s_token"])
@@ -1168,6 +1185,19 @@ def write_env(creds):
     os.makedirs(K8S_DIR, exist_ok=True)
     os.replace(write_component_kubeconfig("sandbox-admin", creds["k8s_token"], port_of("kubesandbox")),
                os.path.join(STATE_DIR, "kubeconfig"))
+    # A second test process sources this after env: its clients reach the proxy's second listener, whose request
+    # counts are its own (`make integration` runs two such processes side by side).
+    lane = os.path.join(STATE_DIR, "lane2")
+    os.makedirs(lane, mode=0o700, exist_ok=True)
+    kubeconfig = os.path.join(lane, "kubeconfig")
+    os.replace(write_component_kubeconfig("sandbox-admin-lane2", creds["k8s_token"], port_of("kubesandbox-lane2")), kubeconfig)
+    overrides = {"K8S_AUTH_KUBECONFIG": kubeconfig, "KUBECONFIG": kubeconfig, "SANDBOX_K8S_KUBECONFIG": kubeconfig,
+                 "SANDBOX_K8S_URL": "https://%s:%d" % (HOST, port_of("kubesandbox-lane2")),
+                 # The test suites read .sandbox/env itself; this names the file whose values override it.
+                 "SANDBOX_LANE_ENV": os.path.join(lane, "env")}
+    write_private(os.path.join(lane, "env"), "\n".join(
+        ["# Written by `make sandbox-up`; source it after ../env for a second test process."]
+        + ["export %s=%s" % (name, shell_quote(value)) for name, value in overrides.items()]) + "\n")
 
 
 def shell_quote(value):

@@ -2,7 +2,11 @@
 
   python -m kubesandbox --listen 127.0.0.1:26443 --upstream https://127.0.0.1:26446 \
       --ca ca.crt --cert apiserver.crt --key apiserver.key --token-file admin.token \
-      --netns loyalty-sandbox --pod-ports 8080 [--ready-delay 0.3]
+      --netns loyalty-sandbox --pod-ports 8080 [--ready-delay 0.3] [--lane-listen 127.0.0.1:26444]
+
+A --lane-listen address is one more door to the same proxy, for a second test process running beside the
+first: the same faults, settings and upstream, but request counts of its own, so that each process counts
+only the requests of its own clients.
 
 The pod sockets are bound inside the network namespace (which owns the whole pod CIDR), then the
 process returns to its own namespace to serve them and to reach the API server on 127.0.0.1.
@@ -111,6 +115,20 @@ class Sandbox:
         return 200, {"namespace": namespace, "name": name, "requested": replicas, "desiredReplicas": desired}
 
 
+class Lane:
+    """A further listener's view of the sandbox: the faults and settings of all, request counts of its own."""
+
+    def __init__(self, sandbox):
+        self._sandbox = sandbox
+        self.stats = Stats()
+
+    def __getattr__(self, name):
+        return getattr(self._sandbox, name)
+
+    def control(self, method, path, body):
+        return Sandbox.control(self, method, path, body)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--listen", required=True, help="host:port of the proxy")
@@ -124,6 +142,8 @@ def main(argv=None):
     parser.add_argument("--forward", action="append", default=[], metavar="ADDRESS:PORT=HOST:PORT",
                         help="relay a pod-network address (an endpoint of an in-cluster Service) to a host service")
     parser.add_argument("--ready-delay", type=float, default=0.3)
+    parser.add_argument("--lane-listen", action="append", default=[], metavar="HOST:PORT",
+                        help="one more listener of the proxy, with request counts of its own (a second test process)")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -137,6 +157,10 @@ def main(argv=None):
     sandbox = Sandbox(args, token)
     host, port = args.listen.rsplit(":", 1)
     server = ProxyServer((host, int(port)), sandbox, args.cert, args.key)
+    lanes = []
+    for address in args.lane_listen:
+        lane_host, lane_port = address.rsplit(":", 1)
+        lanes.append(ProxyServer((lane_host, int(lane_port)), Lane(sandbox), args.cert, args.key))
     stop = threading.Event()
     watcher = PodWatcher(Client(args.upstream, token, args.ca))
     gate = ReadinessGate(Client(args.upstream, token, args.ca), watcher, sandbox.faults)
@@ -145,17 +169,19 @@ def main(argv=None):
     if sockets:
         threads += StandIn(sockets, watcher, sandbox.faults, Client(args.upstream, token, args.ca)).threads(stop)
     threads += [Forward(sock, target).thread(stop) for sock, (_listen, target) in zip(forward_sockets, forwards)]
+    threads += [threading.Thread(target=lane.serve_forever, kwargs={"poll_interval": 0.5}, daemon=True) for lane in lanes]
     for thread in threads:
         thread.start()
 
     def _stop(_signum, _frame):
         stop.set()
-        threading.Thread(target=server.shutdown, daemon=True).start()
+        for each in [server] + lanes:
+            threading.Thread(target=each.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    print("kubesandbox listening on https://%s:%s (pods on ports %s in netns %s)" % (
-        host, port, args.pod_ports, args.netns or "-"), flush=True)
+    print("kubesandbox listening on https://%s:%s%s (pods on ports %s in netns %s)" % (
+        host, port, "".join(" and https://" + address for address in args.lane_listen), args.pod_ports, args.netns or "-"), flush=True)
     server.serve_forever(poll_interval=0.5)
     return 0
 

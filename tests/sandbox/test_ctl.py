@@ -7,6 +7,7 @@ import importlib.util
 import json
 import secrets
 import os
+import shlex
 import shutil
 import socket
 import subprocess
@@ -137,6 +138,18 @@ def test_up_twice_runs_one_copy_and_down_stops_all(private_sandbox):
     assert requests.get("http://127.0.0.1:%s/moto-api/data.json" % env["SANDBOX_MOTO_PORT"], timeout=5).ok
     assert requests.get("http://127.0.0.1:%s/-/ready" % env["SANDBOX_PUSHGATEWAY_PORT"], timeout=5).ok
     assert oct(os.stat(os.path.join(env["SANDBOX_DIR"], "env")).st_mode & 0o777) == "0o600"
+    # A second test process's env: its clients reach the fault proxy's second listener, and it names itself so
+    # that the test suites (which read the env files) take its values over .sandbox/env's.
+    lane_env = os.path.join(env["SANDBOX_DIR"], "lane2", "env")
+    with open(lane_env, encoding="utf-8") as handle:
+        lane = handle.read()
+    lane_url = "https://127.0.0.1:%s" % env["SANDBOX_K8S_LANE2_PORT"]
+    assert "export SANDBOX_K8S_URL='%s'" % lane_url in lane and "export SANDBOX_LANE_ENV='%s'" % lane_env in lane
+    with open(os.path.join(env["SANDBOX_DIR"], "lane2", "kubeconfig"), encoding="utf-8") as handle:
+        assert json.load(handle)["clusters"][0]["cluster"]["server"] == lane_url
+    values = dict(shlex.split(line[len("export "):])[0].split("=", 1) for line in exported.splitlines() if line.startswith("export "))
+    assert requests.get(lane_url + "/readyz", verify=values["SANDBOX_K8S_CA"], timeout=5,
+                        headers={"Authorization": "Bearer " + values["SANDBOX_K8S_TOKEN"]}).ok
     with open(env["SANDBOX_LOCAL_VAULT"], encoding="utf-8") as handle:
         assert handle.read().startswith("$ANSIBLE_VAULT;")
     assert requests.get("http://127.0.0.1:%s/-/ready" % env["SANDBOX_PROMETHEUS_PORT"], timeout=5).ok

@@ -195,3 +195,27 @@ def test_stats_count_proxied_requests_by_target():
     assert snapshot["requests"] == 3
     stats.reset()
     assert stats.snapshot()["proxied"] == {}
+
+
+def test_a_lane_shares_the_faults_and_settings_and_counts_its_own_requests():
+    """The proxy's second listener (--lane-listen): a second test process's requests never move the first one's
+    counts, and a reset through one door leaves the other's alone; faults and settings are the same for both."""
+    import types  # pylint: disable=import-outside-toplevel
+
+    from kubesandbox.__main__ import Lane, Sandbox  # pylint: disable=import-outside-toplevel
+
+    first = types.SimpleNamespace(faults=Faults(), stats=Stats())
+    first.control = lambda method, path, body: Sandbox.control(first, method, path, body)
+    lane = Lane(first)
+    lane.stats.count("get")
+    lane.stats.count("patch")
+    first.stats.count("list", False, "pods (all)")
+    assert lane.control("GET", "/_sandbox/stats", None)[1]["requests"] == 2
+    assert first.control("GET", "/_sandbox/stats", None)[1]["requests"] == 1
+    lane.control("POST", "/_sandbox/stats/reset", None)
+    assert lane.stats.snapshot()["requests"] == 0 and first.stats.snapshot()["requests"] == 1
+
+    code, added = lane.control("POST", "/_sandbox/faults", {"type": "never_ready", "namespace": "ns", "name": "web"})
+    assert code in (200, 201) and [fault["id"] for fault in first.faults.list()] == [added["id"]]
+    assert lane.control("POST", "/_sandbox/config", {"traffic_rps": 3})[1]["traffic_rps"] == 3
+    assert first.faults.configure({})["traffic_rps"] == 3
