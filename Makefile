@@ -107,18 +107,41 @@ grok-harness: $(GROK_HARNESS_JAR)
 logging-patterns: grok-harness venv
 	$(PYTEST) -q tests/logging
 
-# The slowest tests are named at the end, to keep the suite's time in view.
+# Two pytest processes side by side (tools/two-lanes.sh): lane 2 runs the suites that count requests at the sandbox's
+# AWS front or call AWS at all, and the disaster recovery suite; lane 1 runs all the others (which must make no AWS call, since they share
+# the front). Lane 2's clients reach the Kubernetes fault proxy at a listener of its own (.sandbox/lane2/env), whose
+# request counts are that lane's only. LANES=1 runs everything in one process. The slowest tests are named at the end
+# of each lane, to keep the suite's time in view.
+LANE2 := $(addprefix tests/integration/,test_aws_infra.py test_backup_faults.py test_backup_modules.py \
+	test_ec2_vpc_flow_log.py test_eks_cluster_logging.py test_elasticache_replication_group.py test_vault_check.py \
+	test_sandbox_services.py test_disaster_recovery.py)
+LANES ?= 2
+LANE2_ENV := source $(SANDBOX)/lane2/env &&
+
 integration: venv
-	$(WITH_SANDBOX) $(PYTEST) -q --durations=25 tests/integration
+	@if [ "$(LANES)" = 1 ]; then $(WITH_SANDBOX) $(PYTEST) -q --durations=25 tests/integration; exit $$?; fi; \
+	tools/two-lanes.sh integration \
+		'$(WITH_SANDBOX) $(PYTEST) -q --durations=15 --basetemp=$$(mktemp -d /tmp/loyalty-it1.XXXXXX) $(addprefix --ignore=,$(LANE2)) tests/integration' \
+		'$(WITH_SANDBOX) $(LANE2_ENV) $(PYTEST) -q --durations=15 --basetemp=$$(mktemp -d /tmp/loyalty-it2.XXXXXX) $(LANE2)'
+
+# Every role's scenario, in two lanes side by side as the integration suites are (each scenario has a namespace,
+# bucket, database or environment name of its own); MOLECULE_LANE2 names the roles of lane 2.
+MOLECULE_LANE2 := aws_infra db_backup disaster_recovery monitoring
+define molecule_lane
+for role in $(1); do \
+	echo "== molecule test: $$role"; started=$$(date +%s); \
+	( $(WITH_SANDBOX) $(2) export PATH=$(BIN):$$PATH && cd roles/$$role && molecule test ) || exit 1; \
+	echo "== molecule test: $$role passed in $$(( $$(date +%s) - started )) s"; \
+done
+endef
 
 molecule: venv
-	@roles=$$(ls -d roles/*/molecule/default 2>/dev/null | cut -d/ -f2); \
+	@roles=$$(ls -d roles/*/molecule/default 2>/dev/null | cut -d/ -f2 | tr '\n' ' '); \
 	if [ -z "$$roles" ]; then echo "no role has a molecule scenario yet"; exit 0; fi; \
-	for role in $$roles; do \
-		echo "== molecule test: $$role"; started=$$(date +%s); \
-		( $(WITH_SANDBOX) export PATH=$(BIN):$$PATH && cd roles/$$role && molecule test ) || exit 1; \
-		echo "== molecule test: $$role passed in $$(( $$(date +%s) - started )) s"; \
-	done
+	lane1=$$(for role in $$roles; do case " $(MOLECULE_LANE2) " in *" $$role "*) ;; *) printf '%s ' $$role;; esac; done); \
+	lane2=$$(for role in $$roles; do case " $(MOLECULE_LANE2) " in *" $$role "*) printf '%s ' $$role;; esac; done); \
+	if [ "$(LANES)" = 1 ]; then $(call molecule_lane,$$roles,); exit 0; fi; \
+	tools/two-lanes.sh molecule '$(call molecule_lane,'"$$lane1"',)' '$(call molecule_lane,'"$$lane2"',$(LANE2_ENV))'
 
 # The artifact must build, install and document every module.
 build: venv

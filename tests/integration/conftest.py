@@ -39,7 +39,13 @@ def read_sandbox_env(path=SANDBOX_ENV_FILE):
 def sandbox():
     if not os.path.exists(SANDBOX_ENV_FILE):
         pytest.fail("the sandbox is not running: start it with `make sandbox-up` (missing %s)" % SANDBOX_ENV_FILE)
-    return read_sandbox_env()
+    values = read_sandbox_env()
+    # A second test process beside the first (`make integration`) sources .sandbox/lane2/env, which names itself in
+    # SANDBOX_LANE_ENV: its overrides (the fault proxy's second listener) win over .sandbox/env's.
+    lane = os.environ.get("SANDBOX_LANE_ENV")
+    if lane:
+        values.update(read_sandbox_env(lane))
+    return values
 
 
 RBAC_FILES = [os.path.join(REPO_ROOT, "roles", role, "files", "rbac.yml") for role in ("eks_apps", "bluegreen_deploy", "monitoring", "logging_elk")]
