@@ -124,24 +124,16 @@ integration: venv
 		'$(WITH_SANDBOX) $(PYTEST) -q --durations=15 --basetemp=$$(mktemp -d /tmp/loyalty-it1.XXXXXX) $(addprefix --ignore=,$(LANE2)) tests/integration' \
 		'$(WITH_SANDBOX) $(LANE2_ENV) $(PYTEST) -q --durations=15 --basetemp=$$(mktemp -d /tmp/loyalty-it2.XXXXXX) $(LANE2)'
 
-# Every role's scenario, in two lanes side by side as the integration suites are (each scenario has a namespace,
-# bucket, database or environment name of its own); MOLECULE_LANE2 names the roles of lane 2.
-MOLECULE_LANE2 := aws_infra db_backup disaster_recovery monitoring
-define molecule_lane
-for role in $(1); do \
-	echo "== molecule test: $$role"; started=$$(date +%s); \
-	( $(WITH_SANDBOX) $(2) export PATH=$(BIN):$$PATH && cd roles/$$role && molecule test ) || exit 1; \
-	echo "== molecule test: $$role passed in $$(( $$(date +%s) - started )) s"; \
-done
-endef
-
+# Every role's scenario, one after the other. Not in lanes as the integration suites are: the scenarios share the
+# deployer ServiceAccount of tests/molecule/deployer.yml, which each scenario's destroy step removes.
 molecule: venv
-	@roles=$$(ls -d roles/*/molecule/default 2>/dev/null | cut -d/ -f2 | tr '\n' ' '); \
+	@roles=$$(ls -d roles/*/molecule/default 2>/dev/null | cut -d/ -f2); \
 	if [ -z "$$roles" ]; then echo "no role has a molecule scenario yet"; exit 0; fi; \
-	lane1=$$(for role in $$roles; do case " $(MOLECULE_LANE2) " in *" $$role "*) ;; *) printf '%s ' $$role;; esac; done); \
-	lane2=$$(for role in $$roles; do case " $(MOLECULE_LANE2) " in *" $$role "*) printf '%s ' $$role;; esac; done); \
-	if [ "$(LANES)" = 1 ]; then $(call molecule_lane,$$roles,); exit 0; fi; \
-	tools/two-lanes.sh molecule '$(call molecule_lane,'"$$lane1"',)' '$(call molecule_lane,'"$$lane2"',$(LANE2_ENV))'
+	for role in $$roles; do \
+		echo "== molecule test: $$role"; started=$$(date +%s); \
+		( $(WITH_SANDBOX) export PATH=$(BIN):$$PATH && cd roles/$$role && molecule test ) || exit 1; \
+		echo "== molecule test: $$role passed in $$(( $$(date +%s) - started )) s"; \
+	done
 
 # The artifact must build, install and document every module.
 build: venv
