@@ -107,22 +107,21 @@ grok-harness: $(GROK_HARNESS_JAR)
 logging-patterns: grok-harness venv
 	$(PYTEST) -q tests/logging
 
-# Two pytest processes side by side (tools/two-lanes.sh): lane 2 runs the suites that count requests at the sandbox's
-# AWS front or call AWS at all, and the disaster recovery suite; lane 1 runs all the others (which must make no AWS call, since they share
-# the front). Lane 2's clients reach the Kubernetes fault proxy at a listener of its own (.sandbox/lane2/env), whose
-# request counts are that lane's only. LANES=1 runs everything in one process. The slowest tests are named at the end
-# of each lane, to keep the suite's time in view.
+# Two pytest processes side by side (tools/two-lanes.sh): lane 2 runs the suites that call AWS (some count the
+# requests at the sandbox's AWS front) and the disaster recovery suite; lane 1 runs all the others, which must make
+# no AWS call, since they share the front. Lane 2's clients reach the Kubernetes fault proxy at a listener of its own
+# (.sandbox/lane2/env), whose request counts are that lane's only. LANES=1 runs everything in one process. The
+# slowest tests are named at the end of each lane, to keep the suite's time in view.
 LANE2 := $(addprefix tests/integration/,test_aws_infra.py test_backup_faults.py test_backup_modules.py \
 	test_ec2_vpc_flow_log.py test_eks_cluster_logging.py test_elasticache_replication_group.py test_vault_check.py \
 	test_sandbox_services.py test_disaster_recovery.py)
 LANES ?= 2
-LANE2_ENV := source $(SANDBOX)/lane2/env &&
 
 integration: venv
 	@if [ "$(LANES)" = 1 ]; then $(WITH_SANDBOX) $(PYTEST) -q --durations=25 tests/integration; exit $$?; fi; \
 	tools/two-lanes.sh integration \
 		'$(WITH_SANDBOX) $(PYTEST) -q --durations=15 --basetemp=$$(mktemp -d /tmp/loyalty-it1.XXXXXX) $(addprefix --ignore=,$(LANE2)) tests/integration' \
-		'$(WITH_SANDBOX) $(LANE2_ENV) $(PYTEST) -q --durations=15 --basetemp=$$(mktemp -d /tmp/loyalty-it2.XXXXXX) $(LANE2)'
+		'$(WITH_SANDBOX) source $(SANDBOX)/lane2/env && $(PYTEST) -q --durations=15 --basetemp=$$(mktemp -d /tmp/loyalty-it2.XXXXXX) $(LANE2)'
 
 # Every role's scenario, one after the other. Not in lanes as the integration suites are: the scenarios share the
 # deployer ServiceAccount of tests/molecule/deployer.yml, which each scenario's destroy step removes.
